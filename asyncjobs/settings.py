@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout: float = Field(default=30.0, gt=0)
     smtp_ca_file: str | None = None
+    smtp_retries: int = Field(
+        default=2, ge=0, le=10, description="extra attempts after a transient SMTP failure"
+    )
+    smtp_max_connections: int = Field(
+        default=2, ge=1, description="SMTP sends at once (pooled connections)"
+    )
     mail_from: str | None = None
     mail_outbox_dir: str = "outbox"
     notify_to: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -1,35 +1,34 @@
-"""``MemoryMailer``: keeps sent messages in ``outbox`` (placeholder)."""
+"""``MemoryMailer``: keeps sent messages in ``outbox``, for tests (yours and ours)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from email.message import EmailMessage
 
-from asyncjobs.mail.base import Attachment, Mailer
+from asyncjobs.mail.backend import MessageMailer
+from asyncjobs.mail.message import Envelope
 
 __all__ = ("MemoryMailer",)
 
 
-class MemoryMailer(Mailer):
-    """Collects messages in :attr:`outbox` instead of sending them."""
+class MemoryMailer(MessageMailer):
+    """Collects messages in :attr:`outbox` instead of sending them.
 
-    def __init__(self) -> None:
+    ``outbox`` holds the :class:`~email.message.EmailMessage` objects in the
+    order they were sent; ``envelopes`` the matching SMTP envelopes (sender
+    and every ``To``/``Cc`` recipient).
+    """
+
+    def __init__(self, mail_from: str | None = None) -> None:
+        super().__init__(mail_from)
         self.outbox: list[EmailMessage] = []
+        self.envelopes: list[Envelope] = []
 
-    async def send(
-        self,
-        to: str | Sequence[str],
-        subject: str,
-        *,
-        text: str | None = None,
-        html: str | None = None,
-        cc: str | Sequence[str] | None = None,
-        reply_to: str | None = None,
-        attachments: Sequence[Attachment] | None = None,
-    ) -> EmailMessage:
-        msg = EmailMessage()
-        msg["To"] = to if isinstance(to, str) else ", ".join(to)
-        msg["Subject"] = subject
-        msg.set_content(text or "")
+    async def deliver(self, msg: EmailMessage, envelope: Envelope) -> None:
+        """Append the message to :attr:`outbox`."""
         self.outbox.append(msg)
-        return msg
+        self.envelopes.append(envelope)
+
+    def clear(self) -> None:
+        """Forget every message sent so far."""
+        self.outbox.clear()
+        self.envelopes.clear()

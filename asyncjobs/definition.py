@@ -189,11 +189,15 @@ def build_definition(
     )
     retries = opts.get("retries", 0)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ConfigError(f"must be a whole number >= 0, got {retries!r}", job=name, field="retries")
+        raise ConfigError(
+            f"must be a whole number >= 0, got {retries!r}", job=name, field="retries"
+        )
     retry_delay = _duration(name, "retry_delay", opts.get("retry_delay", 1.0), allow_zero=True)
     overlap = opts.get("overlap", "skip")
     if overlap not in _OVERLAP:
-        raise ConfigError(f"must be one of {', '.join(_OVERLAP)}, got {overlap!r}", job=name, field="overlap")
+        raise ConfigError(
+            f"must be one of {', '.join(_OVERLAP)}, got {overlap!r}", job=name, field="overlap"
+        )
     max_instances = opts.get("max_instances", 1)
     if isinstance(max_instances, bool) or not isinstance(max_instances, int) or max_instances < 1:
         raise ConfigError(
@@ -201,7 +205,9 @@ def build_definition(
         )
     notify = opts.get("notify")
     if notify is not None and notify not in _NOTIFY:
-        raise ConfigError(f"must be one of {', '.join(_NOTIFY)}, got {notify!r}", job=name, field="notify")
+        raise ConfigError(
+            f"must be one of {', '.join(_NOTIFY)}, got {notify!r}", job=name, field="notify"
+        )
     notify_to = opts.get("notify_to")
     if isinstance(notify_to, str):
         notify_to = [a.strip() for a in notify_to.split(",") if a.strip()]
@@ -210,7 +216,9 @@ def build_definition(
         if not all(isinstance(a, str) and "@" in a for a in notify_to):
             raise ConfigError("expected email addresses", job=name, field="notify_to")
     jitter_value = opts.get("jitter")
-    jitter = None if jitter_value is None else _duration(name, "jitter", jitter_value, allow_zero=True)
+    jitter = (
+        None if jitter_value is None else _duration(name, "jitter", jitter_value, allow_zero=True)
+    )
     limiter = opts.get("limiter")
     if limiter is not None and (not isinstance(limiter, str) or not limiter):
         raise ConfigError(f"expected a limiter name, got {limiter!r}", job=name, field="limiter")
@@ -254,5 +262,3 @@ def class_job_name(cls: type[Job]) -> str:
     if cls.name:
         return cls.name
     return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
-
-

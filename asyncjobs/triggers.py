@@ -135,9 +135,7 @@ def parse_schedule(
                     f"expected an ISO 8601 datetime, got {at!r}", job=job, field="at"
                 ) from None
         if not isinstance(at, datetime):
-            raise ConfigError(
-                f"expected a datetime, got {type(at).__name__}", job=job, field="at"
-            )
+            raise ConfigError(f"expected a datetime, got {type(at).__name__}", job=job, field="at")
         if at.tzinfo is None:
             at = at.replace(tzinfo=zone)  # naive means the job's own timezone
         return At(at.astimezone(UTC))
@@ -162,7 +160,9 @@ def _translate_dow(spec: str, *, job: str) -> str:
             if hi == 0 and b.strip() == "7":
                 hi = 7
             if lo > hi:
-                raise ConfigError(f"range goes backwards in {spec!r}", job=job, field="cron.day_of_week")
+                raise ConfigError(
+                    f"range goes backwards in {spec!r}", job=job, field="cron.day_of_week"
+                )
         else:
             lo = _dow_value(part, spec, job)
             hi = lo if step == 1 else 6
@@ -224,9 +224,7 @@ def _second_occurrence(dt: datetime) -> bool:
 def build_trigger(schedule: Schedule, *, job: str = "?") -> BaseTrigger:
     """The APScheduler trigger for a schedule (raises ``ConfigError`` for a bad cron)."""
     if isinstance(schedule, Every):
-        return IntervalTrigger(
-            seconds=schedule.seconds, start_date=EPOCH, timezone=UTC
-        )
+        return IntervalTrigger(seconds=schedule.seconds, start_date=EPOCH, timezone=UTC)
     if isinstance(schedule, At):
         return DateTrigger(run_date=schedule.when, timezone=UTC)
     fields = _WS.split(schedule.expr) if schedule.expr else []
@@ -246,7 +244,9 @@ def build_trigger(schedule: Schedule, *, job: str = "?") -> BaseTrigger:
         try:
             CronTrigger(**{name: values[name]}, timezone=zone)
         except ValueError as exc:
-            raise ConfigError(f"{exc} in {schedule.expr!r}", job=job, field=f"cron.{name}") from None
+            raise ConfigError(
+                f"{exc} in {schedule.expr!r}", job=job, field=f"cron.{name}"
+            ) from None
     hour = values["hour"]
     try:
         trigger = _CronTrigger(**values, timezone=zone, fixed_hour=hour.strip() != "*")

@@ -101,8 +101,11 @@ class MemoryStore(Store):
         for run_id in expired:
             del self._leases[run_id]
             row = self._rows[run_id].model_copy(
-                update={"status": RunStatus.ABANDONED, "completed_at": now,
-                        "error": "the process running it stopped renewing its lease"}
+                update={
+                    "status": RunStatus.ABANDONED,
+                    "completed_at": now,
+                    "error": "the process running it stopped renewing its lease",
+                }
             )
             self._rows[run_id] = row
             out.append(row)

@@ -1,0 +1,506 @@
+"""``App``: the registry of jobs and the lifecycle that runs them.
+
+::
+
+    app = App()
+
+    @app.job(cron="0 6 * * *", timeout=300)
+    async def daily_report(ctx: RunContext) -> dict: ...
+
+    async with app:          # scheduler running in this loop
+        ...
+    await app.run_async("daily_report")   # works started or not
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from types import MappingProxyType, TracebackType
+from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
+
+from asyncjobs.catchup import catch_up
+from asyncjobs.definition import (
+    Job,
+    JobDefinition,
+    build_definition,
+    class_job_name,
+    options_from_class,
+)
+from asyncjobs.exceptions import ConfigError, UnknownJobError
+from asyncjobs.limits import validate_limiter
+from asyncjobs.logs import install_record_factory
+from asyncjobs.mail.base import Mailer
+from asyncjobs.maintenance import Maintenance
+from asyncjobs.result import JobResult, RunStatus
+from asyncjobs.runner import Listener
+from asyncjobs.runtime import Runtime
+from asyncjobs.scheduler import Scheduler
+from asyncjobs.settings import Settings, load_settings
+from asyncjobs.stores.base import Store
+from asyncjobs.triggers import At, build_trigger, next_fire_time
+from asyncjobs.watchdog import watch_loop_lag
+
+__all__ = ("App", "JobHandle")
+
+log = logging.getLogger("asyncjobs")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class JobHandle(Generic[P, R]):
+    """What ``@app.job`` returns: run the job through the app, or call the function."""
+
+    __slots__ = ("_app", "_func", "definition")
+
+    def __init__(self, app: App, definition: JobDefinition, func: Callable[P, R]) -> None:
+        self._app = app
+        self._func = func
+        self.definition = definition
+
+    @property
+    def name(self) -> str:
+        """The job's name."""
+        return self.definition.name
+
+    async def run_async(self, *, notify: bool = True) -> JobResult:
+        """``await app.run_async(name)`` for this job."""
+        return await self._app.run_async(self.name, notify=notify)
+
+    def run(self, *, notify: bool = True) -> JobResult:
+        """``app.run(name)`` for this job (sync callers only)."""
+        return self._app.run(self.name, notify=notify)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call the original function directly (no run, no record)."""
+        return self._func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<JobHandle {self.name!r} {self.definition.describe_schedule()}>"
+
+
+class App:
+    """The job registry plus the lifecycle: settings, store, scheduler, runner, mailer.
+
+    ``App()`` reads :class:`Settings` from the environment and ``.env``;
+    pass ``settings=`` to give one. ``store=`` injects a store object (tests,
+    or a shared :class:`~asyncjobs.stores.MemoryStore`) instead of
+    ``settings.store_url``.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, store: Store | None = None) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        install_record_factory()
+        self._definitions: dict[str, JobDefinition] = {}
+        self._limiters: dict[str, int] = {}
+        self._listeners: list[Listener] = []
+        self._store = store
+        self._mailer: Mailer | None = None
+        self._runtime: Runtime | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._scheduler: Scheduler | None = None
+        self._stack: AsyncExitStack | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._service_tasks: list[asyncio.Task[Any]] = []
+        self._sessions: dict[asyncio.AbstractEventLoop, tuple[Runtime, int]] = {}
+        self._session_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ registry
+
+    @overload
+    def job(self, func: Callable[P, R], /) -> JobHandle[P, R]: ...
+
+    @overload
+    def job(
+        self, name: str | None = None, /, **options: Any
+    ) -> Callable[[Callable[P, R]], JobHandle[P, R]]: ...
+
+    def job(self, name: Any = None, /, **options: Any) -> Any:
+        """Declare a job: ``@app.job(cron="0 6 * * *", timeout=300)`` over a function.
+
+        ``async def`` jobs run in the loop; a plain ``def`` runs in a worker
+        thread. Keywords are listed in the README; every bad value is a
+        :class:`ConfigError` naming the job and the field, raised here.
+        """
+        if callable(name):
+            return self._register(name.__name__, name, options)
+
+        def decorator(func: Callable[P, R]) -> JobHandle[P, R]:
+            return self._register(name or func.__name__, func, options)
+
+        return decorator
+
+    def add(self, job: type[Job] | Job) -> JobHandle[..., Any]:
+        """Add a :class:`Job` subclass (or an instance of one)."""
+        instance = job() if isinstance(job, type) else job
+        cls = type(instance)
+        if not isinstance(instance, Job):
+            raise ConfigError("expected a Job subclass", job=repr(job), field="class")
+        name = class_job_name(cls)
+        if cls.execute is Job.execute:
+            raise ConfigError("a Job subclass must implement execute()", job=name, field="execute")
+        return self._register(name, instance.execute, options_from_class(cls), instance=instance)
+
+    def _register(
+        self,
+        name: str,
+        func: Callable[P, R],
+        options: Mapping[str, Any],
+        instance: Job | None = None,
+    ) -> JobHandle[P, R]:
+        if name in self._definitions:
+            raise ConfigError("a job with this name is already defined", job=name, field="name")
+        if self._runtime is not None:
+            raise ConfigError(
+                "jobs cannot be added while the app is running", job=name, field="name"
+            )
+        definition = build_definition(name, func, options, self.settings, instance=instance)
+        self._definitions[definition.name] = definition
+        return JobHandle(self, definition, func)
+
+    def limiter(self, name: str, capacity: int) -> None:
+        """Declare a named limit shared by the jobs that say ``limiter=name``."""
+        name, capacity = validate_limiter(name, capacity)
+        self._limiters[name] = capacity
+
+    def add_listener(self, listener: Callable[[JobResult], Awaitable[None] | None]) -> None:
+        """Call ``listener(result)`` (sync or async) with every final result."""
+        self._listeners.append(listener)
+
+    @property
+    def jobs(self) -> Mapping[str, JobDefinition]:
+        """Job name → definition (read-only)."""
+        return MappingProxyType(self._definitions)
+
+    @property
+    def mailer(self) -> Mailer:
+        """The configured mailer (``MemoryMailer`` with ``mail_backend="memory"``)."""
+        if self._mailer is None:
+            from asyncjobs.mail import build_mailer
+
+            self._mailer = build_mailer(self.settings)
+        return self._mailer
+
+    @property
+    def store(self) -> Store:
+        """The run-history store (opened by the app when it needs it)."""
+        if self._store is None:
+            from asyncjobs.stores import open_store
+
+            self._store = open_store(self.settings.store_url_value)
+        return self._store
+
+    @property
+    def running(self) -> bool:
+        """True while the app is started (``async with app:`` or ``serve``)."""
+        return self._runtime is not None
+
+    def validate(self) -> None:
+        """Check what can only be checked once every job is defined.
+
+        Raises :class:`ConfigError` for an override naming an unknown job or
+        a job naming an undeclared limiter.
+        """
+        known = {name.lower() for name in self._definitions}
+        for name in self.settings.jobs:
+            if name not in known:
+                raise ConfigError(
+                    "override for a job that is not defined", job=name, field="ASYNCJOBS_JOBS"
+                )
+        for definition in self._definitions.values():
+            if definition.limiter is not None and definition.limiter not in self._limiters:
+                raise ConfigError(
+                    f"unknown limiter {definition.limiter!r}; declare it with app.limiter()",
+                    job=definition.name,
+                    field="limiter",
+                )
+
+    def _get(self, name: str) -> JobDefinition:
+        try:
+            return self._definitions[name]
+        except KeyError:
+            raise UnknownJobError(name, list(self._definitions)) from None
+
+    def next_run_time(self, name: str) -> datetime | None:
+        """The next scheduled tick of ``name`` (aware UTC), or ``None`` (manual, disabled, done)."""
+        definition = self._get(name)
+        if self._scheduler is not None and self._scheduler.running:
+            return self._scheduler.next_run_time(name)
+        if not definition.scheduled or definition.schedule is None:
+            return None
+        now = datetime.now(UTC)
+        if isinstance(definition.schedule, At):
+            return definition.schedule.when if definition.schedule.when > now else None
+        return next_fire_time(build_trigger(definition.schedule, job=name), now)
+
+    # ------------------------------------------------------------------ running jobs
+
+    async def run_async(self, name: str, *, notify: bool = True) -> JobResult:
+        """Run job ``name`` once now and return its result.
+
+        Never raises for the job's own failure (the result says so); raises
+        :class:`UnknownJobError` for an unknown name. Works whether or not
+        the app is started: when it is not, it opens what the run needs and
+        closes it afterwards. ``notify=False`` sends no notifications.
+        """
+        definition = self._get(name)
+        loop = asyncio.get_running_loop()
+        runtime = self._runtime
+        if runtime is not None:
+            if self._loop is loop:
+                return await runtime.runner.run_manual(definition, notify=notify)
+            assert self._loop is not None
+            future = asyncio.run_coroutine_threadsafe(
+                self.run_async(name, notify=notify), self._loop
+            )
+            return await asyncio.wrap_future(future)
+        async with self._session() as session:
+            return await session.runner.run_manual(definition, notify=notify)
+
+    def run(self, name: str, *, notify: bool = True) -> JobResult:
+        """Run job ``name`` from synchronous code and return its result.
+
+        From a thread without a running loop it runs the job in a fresh loop;
+        while the app serves in another thread it submits the run to that
+        loop. Inside a running loop it raises ``RuntimeError``: use
+        ``await app.run_async(name)`` there.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError(
+                f"app.run({name!r}) was called from a running event loop; "
+                f"use 'await app.run_async({name!r})' instead"
+            )
+        self._get(name)
+        loop = self._loop
+        if self._runtime is not None and loop is not None and loop.is_running():
+            return asyncio.run_coroutine_threadsafe(
+                self.run_async(name, notify=notify), loop
+            ).result()
+        return asyncio.run(self.run_async(name, notify=notify))
+
+    async def history(
+        self, job: str | None = None, limit: int = 50, status: RunStatus | str | None = None
+    ) -> list[JobResult]:
+        """Recorded runs, newest first, from this process and any other on the same store."""
+        if job is not None:
+            self._get(job)
+        if status is not None:
+            try:
+                status = RunStatus(status)
+            except ValueError:
+                allowed = ", ".join(s.value for s in RunStatus)
+                raise ConfigError(
+                    f"must be one of {allowed}, got {status!r}", field="status"
+                ) from None
+        if self._runtime is not None and self._loop is asyncio.get_running_loop():
+            return await self._runtime.store.history(job, limit, status)
+        async with self._session(store_only=True):
+            return await self.store.history(job, limit, status)
+
+    @asynccontextmanager
+    async def _session(self, store_only: bool = False) -> Any:
+        """A runtime for calls made while the app is not started (shared per loop)."""
+        self.validate()
+        loop = asyncio.get_running_loop()
+        entry = self._sessions.get(loop)
+        if entry is None:
+            runtime = Runtime(
+                self.settings, self.store, self.mailer, self._listeners, self._limiters
+            )
+            await runtime.__aenter__()
+            entry = (runtime, 0)
+        runtime, users = entry
+        self._sessions[loop] = (runtime, users + 1)
+        try:
+            yield runtime
+        finally:
+            runtime, users = self._sessions[loop]
+            if users <= 1:
+                del self._sessions[loop]
+                await runtime.runner.teardown_jobs(self._definitions)
+                await runtime.__aexit__(None, None, None)
+            else:
+                self._sessions[loop] = (runtime, users - 1)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Open the store, recover abandoned runs, catch up and start the scheduler."""
+        if self._runtime is not None:
+            raise RuntimeError("the app is already started")
+        self.validate()
+        loop = asyncio.get_running_loop()
+        stack = AsyncExitStack()
+        runtime = await stack.enter_async_context(
+            Runtime(self.settings, self.store, self.mailer, self._listeners, self._limiters)
+        )
+        try:
+            maintenance = Maintenance(runtime.runner, self._definitions)
+            await maintenance.reap()
+            self._loop = loop
+            self._runtime = runtime
+            self._stack = stack
+            scheduler = Scheduler(
+                on_tick=self._on_tick,
+                on_missed=self._on_missed,
+                misfire_grace_time=self.settings.misfire_grace_time,
+            )
+            now = datetime.now(UTC)
+            scheduler.start(self._definitions.values(), now)
+            self._scheduler = scheduler
+            self._service_tasks = [
+                loop.create_task(
+                    catch_up(
+                        runtime.runner,
+                        list(self._definitions.values()),
+                        now,
+                        self.settings.misfire_grace_time,
+                        self._spawn,
+                    ),
+                    name="asyncjobs-catch-up",
+                ),
+                loop.create_task(maintenance.serve(), name="asyncjobs-maintenance"),
+                loop.create_task(
+                    watch_loop_lag(self.settings.loop_lag_warning, self._runs_in_flight),
+                    name="asyncjobs-watchdog",
+                ),
+            ]
+        except BaseException:
+            self._runtime = None
+            self._loop = None
+            await stack.aclose()
+            raise
+        log.info("asyncjobs started with %d job(s)", len(self._definitions))
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop scheduling, drain runs up to ``shutdown_grace``, cancel the rest, close."""
+        runtime, stack = self._runtime, self._stack
+        if runtime is None or stack is None:
+            return
+        grace = self.settings.shutdown_grace if grace is None else grace
+        if self._scheduler is not None:
+            self._scheduler.shutdown()
+            self._scheduler = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        try:
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=grace)
+            await runtime.runner.drain(max(0.0, deadline - loop.time()))
+            for task in list(self._tasks):
+                task.cancel()
+            for task in self._service_tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, *self._service_tasks, return_exceptions=True)
+            await runtime.runner.teardown_jobs(self._definitions)
+        finally:
+            self._service_tasks = []
+            self._runtime = None
+            self._stack = None
+            self._loop = None
+            await stack.aclose()
+            log.info("asyncjobs stopped")
+
+    def cancel_running(self, reason: str = "shutdown forced") -> None:
+        """Cancel every run in flight now (a second Ctrl-C); they are recorded ``cancelled``."""
+        if self._runtime is not None:
+            for handle in list(self._runtime.runner.in_flight.values()):
+                handle.cancel(reason)
+
+    async def serve(self) -> None:
+        """Run until cancelled or until SIGINT/SIGTERM, then drain and stop.
+
+        A second signal while draining cancels the runs still going at once.
+        """
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+
+        def on_signal() -> None:
+            if stop.is_set():
+                log.warning("second signal: cancelling running jobs now")
+                self.cancel_running()
+            else:
+                log.info(
+                    "signal received: stopping (draining up to %gs)", self.settings.shutdown_grace
+                )
+                stop.set()
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, on_signal)
+                    installed.append(sig)
+                except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
+                    pass
+        try:
+            async with self:
+                await stop.wait()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    # ------------------------------------------------------------------ scheduler callbacks
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("scheduled run failed inside asyncjobs", exc_info=task.exception())
+
+    def _on_tick(self, definition: JobDefinition, scheduled_for: datetime) -> None:
+        runtime = self._runtime
+        if runtime is None:
+            return
+        if definition.jitter:
+            self._spawn(self._jittered(runtime, definition, scheduled_for))
+        else:
+            self._spawn(runtime.runner.run_tick(definition, scheduled_for))
+
+    async def _jittered(
+        self, runtime: Runtime, definition: JobDefinition, scheduled_for: datetime
+    ) -> None:
+        assert definition.jitter is not None
+        await asyncio.sleep(random.uniform(0, definition.jitter))
+        await runtime.runner.run_tick(definition, scheduled_for)
+
+    def _on_missed(self, definition: JobDefinition, scheduled_for: datetime, reason: str) -> None:
+        if self._runtime is not None:
+            self._spawn(self._runtime.runner.record_missed(definition, scheduled_for, reason))
+
+    def _runs_in_flight(self) -> list[str]:
+        if self._runtime is None:
+            return []
+        return [f"{h.definition.name}:{h.run_id}" for h in self._runtime.runner.in_flight.values()]
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<App {len(self._definitions)} job(s) {state}>"

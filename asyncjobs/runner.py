@@ -1,0 +1,619 @@
+"""The runner: one code path for every run of every job.
+
+Scheduled ticks, ``app.run_async`` and the CLI's ``trigger`` all come here.
+For one run the runner: claims the tick (scheduled runs), applies the overlap
+policy, waits for its concurrency slots (not counted in the timeout), records
+a ``running`` row with a lease, runs each attempt in its own task under
+``anyio.fail_after``, retries with backoff, builds the :class:`JobResult`,
+sends notifications, writes the result and calls the listeners.
+
+A job that swallows cancellation cannot hold its run hostage: the runner
+stops waiting :data:`KILL_GRACE` seconds after the deadline (or after a
+shutdown cancel), reports ``timed_out`` (or ``cancelled``) and leaves the
+stubborn task behind with a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import traceback as tb
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from time import monotonic
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+
+from asyncjobs.context import RunContext, current_run
+from asyncjobs.definition import JobDefinition
+from asyncjobs.limits import Limits
+from asyncjobs.result import JobResult, RunStatus, Trigger
+
+if TYPE_CHECKING:
+    import httpx
+
+    from asyncjobs.mail.base import Mailer
+    from asyncjobs.notifications.base import Notifier
+    from asyncjobs.settings import Settings
+    from asyncjobs.stores.base import Store
+
+__all__ = ("KILL_GRACE", "Listener", "RunHandle", "Runner", "new_run_id")
+
+log = logging.getLogger("asyncjobs.runner")
+
+#: Seconds a cancelled job gets to stop before the runner stops waiting for it.
+KILL_GRACE = 1.0
+#: Longest pause between two attempts, whatever ``retry_delay`` and the count.
+MAX_RETRY_DELAY = 3600.0
+
+Listener = Callable[[JobResult], Any]
+
+
+def new_run_id() -> str:
+    """Eight hex characters: short enough for log prefixes, unique enough per job."""
+    return os.urandom(4).hex()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(eq=False, slots=True)
+class RunHandle:
+    """A run in flight: what shutdown and ``overlap="replace"`` use to stop it."""
+
+    definition: JobDefinition
+    run_id: str
+    trigger: Trigger
+    scheduled_for: datetime | None
+    stored: bool = False
+    lease_lost: bool = False
+    cancel_reason: str | None = None
+    job_task: asyncio.Task[Any] | None = None
+    waiter: asyncio.Future[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def cancel(self, reason: str) -> None:
+        """Stop the run; it is recorded ``cancelled`` with ``reason`` as its error."""
+        if self.cancel_reason is not None:
+            return
+        self.cancel_reason = reason
+        if self.job_task is not None and not self.job_task.done():
+            self.job_task.cancel()
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            # The job gets KILL_GRACE to honour the cancel; then we stop waiting.
+            loop = waiter.get_loop()
+            loop.call_later(KILL_GRACE, _release, waiter)
+            if self.job_task is None:
+                waiter.set_result(None)
+
+
+def _release(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class _Outcome:
+    __slots__ = ("data", "error", "error_type", "status", "traceback")
+
+    def __init__(
+        self,
+        status: RunStatus,
+        data: dict[str, Any] | None = None,
+        exc: BaseException | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.status = status
+        self.data = data
+        self.error = error
+        self.error_type: str | None = None
+        self.traceback: str | None = None
+        if exc is not None:
+            self.error = error or str(exc) or repr(exc)
+            self.error_type = type(exc).__name__
+            self.traceback = "".join(tb.format_exception(exc))
+
+
+class _TimedOut(Exception):
+    pass
+
+
+class Runner:
+    """Runs jobs for one started app (or one ``run_async`` outside a started app)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        notifier: Notifier,
+        limits: Limits,
+        listeners: list[Listener],
+        http: Callable[[], httpx.AsyncClient],
+        mailer: Callable[[], Mailer],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.notifier = notifier
+        self.limits = limits
+        self.listeners = listeners
+        self._http = http
+        self._mailer = mailer
+        self.in_flight: dict[str, RunHandle] = {}
+        self._by_job: dict[str, dict[str, RunHandle]] = {}
+        self._queued: dict[str, int] = {}
+        self._slot_freed: dict[str, asyncio.Event] = {}
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self._orphans: set[asyncio.Task[Any]] = set()
+        self._setup_done: set[str] = set()
+        self._setup_locks: dict[str, asyncio.Lock] = {}
+        self._lease = timedelta(seconds=settings.lease_seconds)
+        self._loggers: dict[str, logging.Logger] = {}
+
+    # ----------------------------------------------------------------- entry points
+
+    async def run_manual(self, definition: JobDefinition, *, notify: bool = True) -> JobResult:
+        """Run now, whatever the overlap policy (manual runs always run)."""
+        return await self._run(definition, "manual", None, new_run_id(), notify)
+
+    async def run_tick(
+        self, definition: JobDefinition, scheduled_for: datetime, trigger: Trigger = "schedule"
+    ) -> JobResult | None:
+        """Run one scheduled tick; ``None`` when another process claimed it first."""
+        run_id = new_run_id()
+        name = definition.name
+        if not await self.store.claim_tick(name, scheduled_for, run_id):
+            log.debug("tick %s of %s claimed elsewhere", scheduled_for.isoformat(), name)
+            return None
+        policy = definition.overlap
+        if policy == "replace":
+            await self._replace_running(definition, run_id)
+        else:
+            limit = 1 if policy == "skip" else definition.max_instances
+            running = self._by_job.get(name, {})
+            busy = len(running) >= limit
+            if not busy and policy == "skip" and self.store.shared:
+                # Overlap across replicas: a live lease elsewhere counts as running.
+                busy = await self.store.has_live_run(name, _now(), exclude=running.keys())
+            if busy:
+                if policy == "queue" and not self._queued.get(name):
+                    await self._wait_for_slot(definition, limit)
+                else:
+                    reason = (
+                        "the previous run was still running"
+                        if policy != "queue"
+                        else "the previous run was still running and one tick was already queued"
+                    )
+                    return await self.record_final(
+                        definition, RunStatus.SKIPPED, scheduled_for, trigger, reason, run_id
+                    )
+        return await self._run(definition, trigger, scheduled_for, run_id, True)
+
+    async def record_missed(
+        self, definition: JobDefinition, scheduled_for: datetime, reason: str
+    ) -> JobResult | None:
+        """Claim a tick that could not start in time and record it ``missed``."""
+        run_id = new_run_id()
+        if not await self.store.claim_tick(definition.name, scheduled_for, run_id):
+            return None
+        log.warning("%s: tick %s missed: %s", definition.name, scheduled_for.isoformat(), reason)
+        return await self.record_final(
+            definition, RunStatus.MISSED, scheduled_for, "schedule", reason, run_id
+        )
+
+    async def record_final(
+        self,
+        definition: JobDefinition,
+        status: RunStatus,
+        scheduled_for: datetime | None,
+        trigger: Trigger,
+        reason: str,
+        run_id: str,
+    ) -> JobResult:
+        """Record a tick that did not run (``skipped``, ``missed``), notify, tell listeners."""
+        now = _now()
+        result = JobResult(
+            job=definition.name,
+            run_id=run_id,
+            status=status,
+            trigger=trigger,
+            scheduled_for=scheduled_for,
+            completed_at=now,
+            error=reason,
+        )
+        result = await self._notify(definition, result)
+        await self.store.add_result(result)
+        await self._tell_listeners(result)
+        return result
+
+    async def announce(self, definition: JobDefinition | None, result: JobResult) -> None:
+        """Notify and tell listeners about a result recorded elsewhere (abandoned runs)."""
+        await self._notify(definition, result)
+        await self._tell_listeners(result)
+
+    # ----------------------------------------------------------------- overlap helpers
+
+    async def _replace_running(self, definition: JobDefinition, run_id: str) -> None:
+        running = list(self._by_job.get(definition.name, {}).values())
+        for handle in running:
+            handle.cancel(f"replaced by run {run_id}")
+        for handle in running:
+            await handle.done.wait()
+
+    async def _wait_for_slot(self, definition: JobDefinition, limit: int) -> None:
+        name = definition.name
+        self._queued[name] = self._queued.get(name, 0) + 1
+        try:
+            while len(self._by_job.get(name, {})) >= limit:
+                event = self._slot_freed.setdefault(name, asyncio.Event())
+                event.clear()
+                await event.wait()
+        finally:
+            self._queued[name] -= 1
+
+    # ----------------------------------------------------------------- one run
+
+    async def _run(
+        self,
+        definition: JobDefinition,
+        trigger: Trigger,
+        scheduled_for: datetime | None,
+        run_id: str,
+        notify: bool,
+    ) -> JobResult:
+        name = definition.name
+        handle = RunHandle(definition, run_id, trigger, scheduled_for)
+        self.in_flight[run_id] = handle
+        self._by_job.setdefault(name, {})[run_id] = handle
+        self.idle.clear()
+        ctx = self._context(definition, handle)
+        token = current_run.set(ctx)
+        started_at: datetime | None = None
+        t0 = 0.0
+        attempts = 0
+        outcome: _Outcome
+        try:
+            try:
+                slots = self.limits.for_job(definition.limiter)
+                acquired = await self._acquire(slots, handle)
+                try:
+                    if handle.cancel_reason is not None:
+                        outcome = _Outcome(RunStatus.CANCELLED, error=handle.cancel_reason)
+                    else:
+                        started_at = _now()
+                        t0 = monotonic()
+                        running = JobResult(
+                            job=name,
+                            run_id=run_id,
+                            status=RunStatus.RUNNING,
+                            trigger=trigger,
+                            scheduled_for=scheduled_for,
+                            started_at=started_at,
+                        )
+                        await self.store.start_run(running, started_at + self._lease)
+                        handle.stored = True
+                        self.notifier.run_started(definition, running)
+                        outcome, attempts = await self._attempts(definition, ctx, handle)
+                finally:
+                    for slot in acquired:
+                        slot.release()
+            except asyncio.CancelledError:
+                # The caller of run_async was cancelled: stop the job and record it.
+                handle.cancel("the caller was cancelled")
+                await self._finish(
+                    definition,
+                    handle,
+                    _Outcome(RunStatus.CANCELLED, error=handle.cancel_reason),
+                    started_at,
+                    t0,
+                    attempts,
+                    notify,
+                )
+                raise
+            return await self._finish(definition, handle, outcome, started_at, t0, attempts, notify)
+        finally:
+            current_run.reset(token)
+            self._forget(handle)
+
+    async def _acquire(
+        self, slots: tuple[asyncio.Semaphore, ...], handle: RunHandle
+    ) -> list[asyncio.Semaphore]:
+        acquired: list[asyncio.Semaphore] = []
+        try:
+            for slot in slots:
+                if not slot.locked():
+                    await slot.acquire()  # uncontended: returns at once
+                else:
+                    await self._acquire_or_cancel(slot, handle)
+                    if handle.cancel_reason is not None:
+                        return acquired
+                acquired.append(slot)
+        except BaseException:
+            for slot in acquired:
+                slot.release()
+            raise
+        return acquired
+
+    async def _acquire_or_cancel(self, slot: asyncio.Semaphore, handle: RunHandle) -> None:
+        """Wait for a slot, or until the run is cancelled while it waits."""
+        loop = asyncio.get_running_loop()
+        handle.waiter = loop.create_future()
+        getter = loop.create_task(slot.acquire())
+        try:
+            await asyncio.wait({getter, handle.waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            handle.waiter = None
+        if not getter.done():
+            getter.cancel()
+            try:
+                await getter
+            except asyncio.CancelledError:
+                return
+            slot.release()  # acquired in the same instant it was cancelled
+        elif handle.cancel_reason is not None:
+            slot.release()
+
+    def _context(self, definition: JobDefinition, handle: RunHandle) -> RunContext:
+        name = definition.name
+        logger = self._loggers.get(name)
+        if logger is None:
+            logger = self._loggers[name] = logging.getLogger(f"asyncjobs.job.{name}")
+        key = (
+            f"{name}:{handle.scheduled_for.isoformat()}"
+            if handle.scheduled_for is not None
+            else f"{name}:{handle.run_id}"
+        )
+        return RunContext(
+            job=name,
+            run_id=handle.run_id,
+            scheduled_for=handle.scheduled_for,
+            attempt=0,
+            trigger=handle.trigger,
+            log=logger,
+            settings=self.settings,
+            idempotency_key=key,
+            definition=definition,
+            _http=self._http,
+            _mailer=self._mailer,
+        )
+
+    async def _attempts(
+        self, definition: JobDefinition, ctx: RunContext, handle: RunHandle
+    ) -> tuple[_Outcome, int]:
+        attempt = 0
+        while True:
+            attempt += 1
+            ctx.attempt = attempt
+            outcome = await self._attempt(definition, ctx, handle)
+            if outcome.status in (RunStatus.SUCCEEDED, RunStatus.CANCELLED):
+                return outcome, attempt
+            if attempt > definition.retries:
+                return outcome, attempt
+            delay = min(definition.retry_delay * 2 ** (attempt - 1), MAX_RETRY_DELAY)
+            delay *= random.uniform(0.8, 1.2)
+            log.info(
+                "attempt %d %s (%s); retrying in %.2fs",
+                attempt,
+                outcome.status.value,
+                outcome.error,
+                delay,
+            )
+            if await self._pause(delay, handle):
+                return _Outcome(RunStatus.CANCELLED, error=handle.cancel_reason), attempt
+
+    async def _pause(self, delay: float, handle: RunHandle) -> bool:
+        """Sleep between attempts; ``True`` when the run was cancelled meanwhile."""
+        loop = asyncio.get_running_loop()
+        handle.waiter = waiter = loop.create_future()
+        timer = loop.call_later(delay, _release, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            handle.waiter = None
+        return handle.cancel_reason is not None
+
+    async def _attempt(
+        self, definition: JobDefinition, ctx: RunContext, handle: RunHandle
+    ) -> _Outcome:
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._invoke(definition, ctx))
+        handle.job_task = task
+        handle.waiter = waiter = loop.create_future()
+        task.add_done_callback(lambda _t: _release(waiter))
+        # Past the deadline plus KILL_GRACE, stop waiting for a job that ignores cancellation.
+        timer = loop.call_later(definition.timeout + KILL_GRACE, _release, waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            task.cancel()  # the caller gave up: the job must not run on unseen
+            raise
+        finally:
+            timer.cancel()
+            handle.waiter = None
+            handle.job_task = None
+        if not task.done():
+            self._orphans.add(task)
+            task.add_done_callback(self._orphans.discard)
+            if handle.cancel_reason is not None:
+                log.warning("job ignored cancellation; its task is left running")
+                return _Outcome(RunStatus.CANCELLED, error=handle.cancel_reason)
+            task.cancel()
+            log.warning("job ignored its timeout's cancellation; its task is left running")
+            return _Outcome(
+                RunStatus.TIMED_OUT,
+                error=f"timed out after {definition.timeout:g}s",
+            )
+        if task.cancelled():
+            return _Outcome(
+                RunStatus.CANCELLED, error=handle.cancel_reason or "the job was cancelled"
+            )
+        exc = task.exception()
+        if exc is None:
+            return _Outcome(RunStatus.SUCCEEDED, data=_as_data(task.result()))
+        if handle.cancel_reason is not None:
+            return _Outcome(RunStatus.CANCELLED, error=handle.cancel_reason)
+        if isinstance(exc, _TimedOut):
+            return _Outcome(
+                RunStatus.TIMED_OUT,
+                exc=TimeoutError(f"timed out after {definition.timeout:g}s"),
+            )
+        return _Outcome(RunStatus.FAILED, exc=exc)
+
+    async def _invoke(self, definition: JobDefinition, ctx: RunContext) -> Any:
+        with anyio.fail_after(definition.timeout) as scope:
+            try:
+                if definition.instance is not None:
+                    await self._ensure_setup(definition)
+                if definition.is_async:
+                    return await definition.func(ctx)
+                # A thread cannot be killed: on timeout it is abandoned and reported.
+                return await anyio.to_thread.run_sync(definition.func, ctx, abandon_on_cancel=True)
+            except TimeoutError:
+                if scope.cancel_called:
+                    raise _TimedOut from None
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover - fail_after raises
+
+    async def _ensure_setup(self, definition: JobDefinition) -> None:
+        name = definition.name
+        if name in self._setup_done:
+            return
+        lock = self._setup_locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            if name not in self._setup_done and definition.instance is not None:
+                await definition.instance.setup()
+                self._setup_done.add(name)
+
+    async def teardown_jobs(self, definitions: dict[str, JobDefinition]) -> None:
+        """Call ``teardown`` on every class job whose ``setup`` ran."""
+        for name in sorted(self._setup_done):
+            definition = definitions.get(name)
+            if definition is None or definition.instance is None:
+                continue
+            try:
+                await definition.instance.teardown()
+            except Exception:
+                log.exception("%s: teardown failed", name)
+        self._setup_done.clear()
+
+    # ----------------------------------------------------------------- the end of a run
+
+    async def _finish(
+        self,
+        definition: JobDefinition,
+        handle: RunHandle,
+        outcome: _Outcome,
+        started_at: datetime | None,
+        t0: float,
+        attempts: int,
+        notify: bool,
+    ) -> JobResult:
+        completed = _now()
+        result = JobResult(
+            job=definition.name,
+            run_id=handle.run_id,
+            status=outcome.status,
+            trigger=handle.trigger,
+            scheduled_for=handle.scheduled_for,
+            started_at=started_at,
+            completed_at=completed,
+            duration_seconds=round(monotonic() - t0, 6) if started_at is not None else None,
+            attempts=attempts,
+            error=outcome.error,
+            error_type=outcome.error_type,
+            traceback=outcome.traceback,
+            data=outcome.data,
+        )
+        if notify:
+            result = await self._notify(definition, result)
+        if handle.stored:
+            if not await self.store.finish_run(result):
+                log.warning(
+                    "run %s was marked abandoned by another process after its lease "
+                    "expired; this result (%s) is not recorded",
+                    handle.run_id,
+                    result.status.value,
+                )
+                return result
+        else:
+            await self.store.add_result(result)
+        level = logging.INFO if result.status is RunStatus.SUCCEEDED else logging.WARNING
+        log.log(level, "%s", result.summary())
+        await self._tell_listeners(result)
+        return result
+
+    async def _notify(self, definition: JobDefinition | None, result: JobResult) -> JobResult:
+        try:
+            outcomes = await self.notifier.run_finished(definition, result)
+        except Exception as exc:  # a notifier must not break a run; defend anyway
+            log.exception("notifier failed")
+            outcomes = []
+            del exc
+        if outcomes:
+            result = result.model_copy(update={"notifications": [*result.notifications, *outcomes]})
+        return result
+
+    async def _tell_listeners(self, result: JobResult) -> None:
+        for listener in self.listeners:
+            try:
+                value = listener(result)
+                if isinstance(value, Awaitable):
+                    await value
+            except Exception:
+                log.exception("listener %r failed", listener)
+
+    def _forget(self, handle: RunHandle) -> None:
+        name = handle.definition.name
+        self.in_flight.pop(handle.run_id, None)
+        running = self._by_job.get(name)
+        if running is not None:
+            running.pop(handle.run_id, None)
+            if not running:
+                del self._by_job[name]
+        event = self._slot_freed.get(name)
+        if event is not None:
+            event.set()
+        handle.done.set()
+        if not self.in_flight:
+            self.idle.set()
+
+    # ----------------------------------------------------------------- shutdown
+
+    async def drain(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for runs in flight; cancel and record the rest."""
+        if self.in_flight:
+            log.info("waiting up to %gs for %d running job(s)", grace, len(self.in_flight))
+            try:
+                await asyncio.wait_for(self.idle.wait(), timeout=grace)
+            except TimeoutError:
+                pass
+        if self.in_flight:
+            for handle in list(self.in_flight.values()):
+                handle.cancel(f"shutdown: still running after shutdown_grace ({grace:g}s)")
+            try:
+                # Each cancelled run finishes within KILL_GRACE plus its store write.
+                await asyncio.wait_for(self.idle.wait(), timeout=KILL_GRACE + 5.0)
+            except TimeoutError:
+                log.error("runs still in flight after shutdown: %s", sorted(self.in_flight))
+
+
+def _as_data(value: Any) -> dict[str, Any] | None:
+    """The job's return value as the JSON-safe ``data`` dict of its result."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        value = {"value": value}
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return dict(json.loads(json.dumps(value, default=str)))

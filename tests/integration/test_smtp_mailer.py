@@ -1,0 +1,181 @@
+"""SmtpMailer against a real aiosmtpd server: what the server actually received."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from pydantic import SecretStr
+
+from asyncjobs.exceptions import ConfigError
+from asyncjobs.mail import MailError, SmtpMailer, build_mailer
+from asyncjobs.settings import Settings
+from tests.integration.smtp_server import (
+    Recorder,
+    SmtpServer,
+    SmtpServerFactory,
+    StallingServer,
+    free_port,
+)
+
+
+def mailer_for(server: SmtpServer, security: str = "none", **kwargs: object) -> SmtpMailer:
+    options: dict[str, object] = {
+        "port": server.port,
+        "security": security,
+        "ca_file": server.ca_file,
+        "mail_from": "Jobs <jobs@example.com>",
+        "timeout": 10.0,
+        "retry_delay": 0.01,
+    }
+    options.update(kwargs)
+    return SmtpMailer(server.host, **options)  # type: ignore[arg-type]
+
+
+async def test_plain_relay_receives_message(smtp_servers: SmtpServerFactory) -> None:
+    server = smtp_servers.start("plain")
+    async with mailer_for(server) as mailer:
+        sent = await mailer.send(
+            ["a@example.com", "Zoë Ärger <z@example.com>"],
+            "Rapport du jour — ✓",
+            text="hello",
+            html="<p>hello</p>",
+            cc="c@example.com",
+        )
+    [got] = server.handler.received
+    assert got.mail_from == "jobs@example.com"
+    assert got.rcpt_tos == ["a@example.com", "z@example.com", "c@example.com"]
+    msg = got.message
+    assert msg["Subject"] == "Rapport du jour — ✓"
+    assert msg["To"].addresses[1].display_name == "Zoë Ärger"
+    assert msg["Message-ID"] == sent["Message-ID"]
+    assert msg["Date"] is not None
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg.get_body(("plain",)).get_content().strip() == "hello"  # type: ignore[union-attr]
+    assert msg.get_body(("html",)).get_content().strip() == "<p>hello</p>"  # type: ignore[union-attr]
+
+
+async def test_starttls_with_auth(smtp_servers: SmtpServerFactory) -> None:
+    server = smtp_servers.start("starttls", auth=True)
+    mailer = mailer_for(server, "starttls", username="user", password=SecretStr("s3cret-password"))
+    async with mailer:
+        await mailer.send("a@example.com", "over tls", text="x")
+    assert server.handler.logins == [("user", "s3cret-password")]
+    [got] = server.handler.received
+    assert got.tls is True
+    assert got.rcpt_tos == ["a@example.com"]
+
+
+async def test_implicit_tls(smtp_servers: SmtpServerFactory) -> None:
+    server = smtp_servers.start("tls", auth=True)
+    mailer = mailer_for(server, "tls", username="user", password=SecretStr("s3cret-password"))
+    async with mailer:
+        await mailer.send("a@example.com", "implicit", text="x")
+    [got] = server.handler.received
+    assert got.tls is True
+    assert server.handler.logins == [("user", "s3cret-password")]
+
+
+async def test_untrusted_certificate_is_refused_and_not_retried(
+    smtp_servers: SmtpServerFactory,
+) -> None:
+    server = smtp_servers.start("tls")
+    mailer = mailer_for(server, "tls", ca_file=None)
+    with pytest.raises(MailError, match="TLS failed") as info:
+        await mailer.send("a@example.com", "x", text="x")
+    assert "attempts" not in str(info.value)
+    assert server.handler.received == []
+
+
+async def test_no_starttls_offered_never_sends_credentials(
+    smtp_servers: SmtpServerFactory,
+) -> None:
+    # The server offers AUTH in clear text and no STARTTLS: a downgrade.
+    server = smtp_servers.start("plain", auth=True)
+    mailer = mailer_for(server, "starttls", username="user", password=SecretStr("s3cret-password"))
+    with pytest.raises(MailError, match="does not offer STARTTLS") as info:
+        await mailer.send("a@example.com", "x", text="x")
+    assert "s3cret-password" not in str(info.value)
+    assert server.handler.logins == []
+    assert server.handler.rcpt_commands == []
+    assert server.handler.received == []
+
+
+def test_login_over_plain_connection_is_refused_at_configuration() -> None:
+    with pytest.raises(ConfigError, match="smtp_security"):
+        SmtpMailer("mail.example.com", security="none", username="u", password=SecretStr("p"))
+
+
+async def test_server_down_is_retried_then_fails() -> None:
+    mailer = SmtpMailer("127.0.0.1", port=free_port(), security="none", retries=2, retry_delay=0.01)
+    with pytest.raises(MailError, match=r"after 3 attempts"):
+        await mailer.send("a@example.com", "x", text="x")
+
+
+async def test_421_is_retried_and_then_delivered(smtp_servers: SmtpServerFactory) -> None:
+    handler = Recorder(data_replies=["421 4.3.2 Service shutting down, try later"])
+    server = smtp_servers.start("plain", handler=handler)
+    async with mailer_for(server) as mailer:
+        await mailer.send("a@example.com", "eventually", text="x")
+    assert handler.data_commands == 2
+    [got] = handler.received
+    assert got.message["Subject"] == "eventually"
+
+
+async def test_550_is_not_retried(smtp_servers: SmtpServerFactory) -> None:
+    handler = Recorder(rcpt_replies=["550 5.1.1 No such user"])
+    server = smtp_servers.start("plain", handler=handler)
+    mailer = mailer_for(server)
+    with pytest.raises(MailError, match="550") as info:
+        await mailer.send("nobody@example.com", "x", text="x")
+    assert "attempts" not in str(info.value)
+    assert handler.rcpt_commands == ["nobody@example.com"]
+    assert handler.received == []
+
+
+async def test_stalled_server_times_out_without_leaking_tasks() -> None:
+    before = asyncio.all_tasks()
+    async with StallingServer() as stall:
+        mailer = SmtpMailer(
+            "127.0.0.1", port=stall.port, security="none", timeout=0.3, retries=1, retry_delay=0.01
+        )
+        started = time.monotonic()
+        with pytest.raises(MailError, match="timed out|gave up"):
+            await mailer.send("a@example.com", "x", text="x")
+        elapsed = time.monotonic() - started
+        await mailer.aclose()
+    # Bounded by 3 x timeout whatever the retries; generous for a loaded machine.
+    assert elapsed < 0.3 * 3 + 5
+    assert stall.connections >= 1
+    leaked = {t for t in asyncio.all_tasks() - before if not t.done()}
+    assert leaked == {asyncio.current_task()} or leaked == set()
+
+
+async def test_one_connection_carries_several_messages(smtp_servers: SmtpServerFactory) -> None:
+    server = smtp_servers.start("plain")
+    async with mailer_for(server, max_connections=1) as mailer:
+        await asyncio.gather(*(mailer.send("a@example.com", f"m{i}", text="x") for i in range(4)))
+        await mailer.send("a@example.com", "last", text="x")
+    received = server.handler.received
+    assert sorted(r.message["Subject"] for r in received) == ["last", "m0", "m1", "m2", "m3"]
+    assert len({r.session for r in received}) == 1
+
+
+async def test_build_mailer_smtp_from_settings(smtp_servers: SmtpServerFactory) -> None:
+    server = smtp_servers.start("starttls", auth=True)
+    settings = Settings(
+        mail_backend="auto",
+        smtp_host=server.host,
+        smtp_port=server.port,
+        smtp_username="user",
+        smtp_password=SecretStr("s3cret-password"),
+        smtp_ca_file=server.ca_file,
+        mail_from="jobs@example.com",
+    )
+    mailer = build_mailer(settings)
+    assert isinstance(mailer, SmtpMailer)
+    assert "s3cret" not in repr(mailer)
+    async with mailer:
+        await mailer.send("a@example.com", "from settings", text="x")
+    assert [r.message["Subject"] for r in server.handler.received] == ["from settings"]

@@ -8,6 +8,8 @@ are imported only when used, to keep start-up fast.
 
 from __future__ import annotations
 
+import re
+
 from asyncjobs.exceptions import ConfigError
 from asyncjobs.stores.base import Store, StoreError
 from asyncjobs.stores.memory import MemoryStore
@@ -16,16 +18,19 @@ __all__ = ("MemoryStore", "Store", "StoreError", "open_store", "redact_url")
 
 
 def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for display."""
+    """``url`` with any password (in the user info or a ``password=`` option) shown as ``***``.
+
+    The user info ends at the last ``@``, so a password holding an unescaped
+    ``/`` or ``@`` is hidden too; when in doubt this hides too much, never too little.
+    """
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
-    return f"{scheme}://{netloc}{slash}{path}"
+    at = rest.rfind("@")
+    user, colon, _ = rest[: max(at, 0)].partition(":")
+    if colon:
+        rest = f"{user}:***{rest[at:]}"
+    return scheme + sep + re.sub(r"(?i)([?&;]password=)[^&#;]*", r"\1***", rest)
 
 
 def open_store(url: str) -> Store:

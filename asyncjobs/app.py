@@ -409,7 +409,7 @@ class App:
         try:
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=grace)
-            await runtime.runner.drain(max(0.0, deadline - loop.time()))
+            await runtime.runner.drain(max(0.0, deadline - loop.time()), grace)
             for task in list(self._tasks):
                 task.cancel()
             for task in self._service_tasks:

@@ -16,6 +16,7 @@ stubborn task behind with a warning.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -469,19 +470,20 @@ class Runner:
         return _Outcome(RunStatus.FAILED, exc=exc)
 
     async def _invoke(self, definition: JobDefinition, ctx: RunContext) -> Any:
-        with anyio.fail_after(definition.timeout) as scope:
-            try:
+        scope: anyio.CancelScope | None = None
+        try:
+            with anyio.fail_after(definition.timeout) as scope:
                 if definition.instance is not None:
                     await self._ensure_setup(definition)
                 if definition.is_async:
                     return await definition.func(ctx)
                 # A thread cannot be killed: on timeout it is abandoned and reported.
                 return await anyio.to_thread.run_sync(definition.func, ctx, abandon_on_cancel=True)
-            except TimeoutError:
-                if scope.cancel_called:
-                    raise _TimedOut from None
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover - fail_after raises
+        except TimeoutError:
+            # Ours only if the deadline fired; a job may raise TimeoutError itself.
+            if scope is not None and scope.cancel_called:
+                raise _TimedOut from None
+            raise
 
     async def _ensure_setup(self, definition: JobDefinition) -> None:
         name = definition.name
@@ -588,17 +590,20 @@ class Runner:
 
     # ----------------------------------------------------------------- shutdown
 
-    async def drain(self, grace: float) -> None:
-        """Wait up to ``grace`` seconds for runs in flight; cancel and record the rest."""
+    async def drain(self, grace: float, configured: float | None = None) -> None:
+        """Wait up to ``grace`` seconds for runs in flight; cancel and record the rest.
+
+        ``configured`` is the ``shutdown_grace`` to name in the cancel reason.
+        """
         if self.in_flight:
             log.info("waiting up to %gs for %d running job(s)", grace, len(self.in_flight))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.idle.wait(), timeout=grace)
-            except TimeoutError:
-                pass
         if self.in_flight:
             for handle in list(self.in_flight.values()):
-                handle.cancel(f"shutdown: still running after shutdown_grace ({grace:g}s)")
+                handle.cancel(
+                    f"shutdown: still running after shutdown_grace ({configured or grace:g}s)"
+                )
             try:
                 # Each cancelled run finishes within KILL_GRACE plus its store write.
                 await asyncio.wait_for(self.idle.wait(), timeout=KILL_GRACE + 5.0)

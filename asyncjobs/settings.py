@@ -79,6 +79,8 @@ class Settings(BaseSettings):
         case_sensitive=False,
         extra="ignore",
         validate_default=True,
+        # Empty values (as in a copied .env.example) mean "unset", not "".
+        env_ignore_empty=True,
     )
 
     app: str | None = Field(default=None, description="MODULE:ATTR of the App to serve")

@@ -109,7 +109,8 @@ class Recorder:
         login, password = auth_data.login.decode(), auth_data.password.decode()
         with self._lock:
             self.logins.append((login, password))
-        return AuthResult(success=(login, password) == ("user", "s3cret-password"))
+        # handled=False: the server, not this callback, sends the 235 or 535 reply.
+        return AuthResult(success=(login, password) == ("user", "s3cret-password"), handled=False)
 
 
 @dataclass
@@ -120,6 +121,20 @@ class SmtpServer:
     port: int
     handler: Recorder
     ca_file: str
+
+    def settings_values(self, **values: Any) -> dict[str, Any]:
+        """``Settings`` keywords for this server, logged in as ``user`` over STARTTLS."""
+        return {
+            "store_url": "memory://",
+            "mail_backend": "smtp",
+            "smtp_host": self.host,
+            "smtp_port": self.port,
+            "smtp_username": "user",
+            "smtp_password": "s3cret-password",
+            "smtp_ca_file": self.ca_file,
+            "mail_from": "jobs@example.com",
+            **values,
+        }
 
 
 class SmtpServerFactory:

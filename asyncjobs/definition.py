@@ -227,7 +227,8 @@ def build_definition(
             raise ConfigError(f"expected true or false, got {opts[flag]!r}", job=name, field=flag)
     if not callable(func):
         raise ConfigError("expected a function", job=name, field="func")
-    target = func.__call__ if not inspect.isroutine(func) and callable(func) else func
+    obj: Any = func  # a callable object: look at its __call__
+    target = func if inspect.isroutine(func) else obj.__call__
     is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(target)
     return JobDefinition(
         name=name,

@@ -13,7 +13,8 @@ every reader of a crontab agrees:
   whole minutes in every process and is untouched by daylight saving.
 * Daylight saving (see README, "Time zones and DST"): a local time that does
   not exist (spring forward) fires at the same instant one gap later (02:30
-  becomes 03:30); a local time that happens twice (fall back) fires once, at
+  becomes 03:30; when that instant is also a scheduled time, it fires once);
+  a local time that happens twice (fall back) fires once, at
   its first occurrence, for a job with a fixed hour, and at both for a job
   whose hour field is ``*`` (it follows elapsed time, like Vixie cron).
 """
@@ -48,6 +49,7 @@ __all__ = (
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_EVERY = 100 * 365 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,12 @@ _FIELD_NAMES = ("minute", "hour", "day", "month", "day_of_week")
 
 def get_zone(name: str, *, job: str, field: str = "timezone") -> ZoneInfo:
     """The ``ZoneInfo`` for an IANA name, or a ``ConfigError`` naming job and field."""
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"expected an IANA timezone name such as 'Europe/Berlin', got {type(name).__name__}",
+            job=job,
+            field=field,
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -123,9 +131,17 @@ def parse_schedule(
         return schedule
     if every is not None:
         try:
-            return Every(parse_duration(every))
+            seconds = parse_duration(every)
         except ValueError as exc:
             raise ConfigError(str(exc), job=job, field="every") from None
+        if seconds > _MAX_EVERY:
+            # Longer intervals overflow datetime arithmetic at fire time.
+            raise ConfigError(
+                f"must be at most {_MAX_EVERY:g} seconds (100 years), got {every!r}",
+                job=job,
+                field="every",
+            )
+        return Every(seconds)
     if at is not None:
         if isinstance(at, str):
             try:
@@ -156,9 +172,8 @@ def _translate_dow(spec: str, *, job: str) -> str:
             lo, hi = 0, 6
         elif "-" in part:
             a, _, b = part.partition("-")
-            lo, hi = _dow_value(a, spec, job), _dow_value(b, spec, job)
-            if hi == 0 and b.strip() == "7":
-                hi = 7
+            # In a range 7 stays 7 (so ``5-7`` is Fri-Sun and ``7-7`` is Sunday).
+            lo, hi = _dow_value(a, spec, job, seven=7), _dow_value(b, spec, job, seven=7)
             if lo > hi:
                 raise ConfigError(
                     f"range goes backwards in {spec!r}", job=job, field="cron.day_of_week"
@@ -170,10 +185,10 @@ def _translate_dow(spec: str, *, job: str) -> str:
     return ",".join(_DOW_NAMES[d] for d in sorted(days))
 
 
-def _dow_value(text: str, spec: str, job: str) -> int:
+def _dow_value(text: str, spec: str, job: str, *, seven: int = 0) -> int:
     text = text.strip()
     if text.isdigit() and int(text) <= 7:
-        return int(text) % 7 if int(text) != 7 else 0
+        return seven if int(text) == 7 else int(text)
     if text[:3] in _DOW_INDEX and len(text) == 3:
         return _DOW_INDEX[text]
     raise ConfigError(
@@ -182,6 +197,7 @@ def _dow_value(text: str, spec: str, job: str) -> int:
 
 
 _WS = re.compile(r"\s+")
+_MAX_SKIPS = 24 * 60 + 1
 
 
 class _CronTrigger(CronTrigger):  # type: ignore[misc]
@@ -194,15 +210,70 @@ class _CronTrigger(CronTrigger):  # type: ignore[misc]
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
+        nxt = self._next_existing(previous_fire_time, now)
+        # APScheduler walks the real clock, so it only lands on a nonexistent
+        # local time when it jumps straight to that hour; stepping minute by
+        # minute it passes over the gap. Look for the skipped times explicitly.
+        start = now.astimezone(UTC)
+        if previous_fire_time is not None:
+            start = min(start, previous_fire_time.astimezone(UTC) + timedelta(microseconds=1))
+        in_gap = self._gap_fire_time(start, nxt)
+        return in_gap if in_gap is not None else nxt
+
+    def _next_existing(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
         nxt: datetime | None = super().get_next_fire_time(previous_fire_time, now)
-        # A bounded loop: at most one repeated occurrence is skipped per call.
-        for _ in range(4):
+        # Skip every fire in the repeated stretch (up to one a minute, and a
+        # repeated stretch is far shorter than a day), so the loop is bounded.
+        for _ in range(_MAX_SKIPS):
             if nxt is None or not (self._fixed_hour and _second_occurrence(nxt)):
                 return nxt
             # Step in UTC: arithmetic on an aware local time drops ``fold``.
             after = nxt.astimezone(UTC) + timedelta(microseconds=1)
             nxt = super().get_next_fire_time(nxt, after)
         return nxt
+
+    def _gap_fire_time(self, start: datetime, before: datetime | None) -> datetime | None:
+        """The first nonexistent local time the fields match whose moved instant
+        (one gap later) is in ``[start, before)``; ``None`` when there is none."""
+        zone = self.timezone
+        lo = int((start - timedelta(days=1)).timestamp())
+        hi_dt = start + timedelta(days=2)
+        if before is not None:
+            hi_dt = min(hi_dt, before.astimezone(UTC))
+        hi = int(hi_dt.timestamp())
+        off_lo = _offset(lo, zone)
+        off_hi = _offset(hi, zone)
+        if off_hi <= off_lo:
+            return None  # no spring-forward transition near ``start``
+        while hi - lo > 1:  # the first second with the new offset
+            mid = (lo + hi) // 2
+            if _offset(mid, zone) == off_lo:
+                lo = mid
+            else:
+                hi = mid
+        transition = datetime.fromtimestamp(hi, UTC)
+        wall_start = (max(transition, start) + off_lo).replace(tzinfo=None)
+        wall_end = (transition + off_hi).replace(tzinfo=None)
+        wall: datetime | None = self._wall_clock().get_next_fire_time(
+            None, wall_start.replace(tzinfo=UTC)
+        )
+        if wall is None or wall.replace(tzinfo=None) >= wall_end:
+            return None
+        # A nonexistent local time with fold=0 reads with the old offset:
+        # exactly the instant one gap later.
+        candidate = wall.replace(tzinfo=zone)
+        if before is not None and candidate.astimezone(UTC) >= before.astimezone(UTC):
+            return None
+        return candidate
+
+    def _wall_clock(self) -> CronTrigger:
+        """The same fields evaluated on bare wall-clock times (UTC stands in)."""
+        wall: CronTrigger | None = self.__dict__.get("_wall")
+        if wall is None:
+            wall = CronTrigger(timezone=UTC)
+            wall.fields = self.fields
+            self.__dict__["_wall"] = wall
+        return wall
 
     def __getstate__(self) -> dict[str, Any]:
         state: dict[str, Any] = super().__getstate__()
@@ -212,6 +283,12 @@ class _CronTrigger(CronTrigger):  # type: ignore[misc]
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._fixed_hour = state.pop("fixed_hour", True)
         super().__setstate__(state)
+
+
+def _offset(timestamp: int, zone: ZoneInfo) -> timedelta:
+    offset = datetime.fromtimestamp(timestamp, zone).utcoffset()
+    assert offset is not None
+    return offset
 
 
 def _second_occurrence(dt: datetime) -> bool:
@@ -262,7 +339,8 @@ def next_fire_time(trigger: BaseTrigger, after: datetime) -> datetime | None:
     nxt: datetime | None = trigger.get_next_fire_time(
         None, after.astimezone(UTC) + timedelta(microseconds=1)
     )
-    return None if nxt is None else nxt.astimezone(UTC)
+    # A DateTrigger gives its run date whatever ``now`` is, even a past one.
+    return None if nxt is None or nxt <= after else nxt.astimezone(UTC)
 
 
 def fire_times(trigger: BaseTrigger, after: datetime, until: datetime) -> Iterator[datetime]:
@@ -276,4 +354,5 @@ def fire_times(trigger: BaseTrigger, after: datetime, until: datetime) -> Iterat
         current = nxt
         # Step in UTC: arithmetic on an aware local time drops ``fold``.
         now = nxt.astimezone(UTC) + timedelta(microseconds=1)
-        yield now - timedelta(microseconds=1)
+        if nxt > after:  # a DateTrigger gives its run date even when it is past
+            yield now - timedelta(microseconds=1)

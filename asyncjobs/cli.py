@@ -134,25 +134,32 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"created {path}")
         return 0
 
-    from asyncjobs.loader import DEMO_APP, apply_env_file, load_app
+    from asyncjobs.loader import apply_env_file, load_app
     from asyncjobs.logs import configure_logging
-    from asyncjobs.settings import load_settings
 
     if getattr(args, "env_file", None):
         apply_env_file(args.env_file)
-    settings = load_settings()
-    configure_logging(getattr(args, "log_level", None) or settings.log_level, settings.log_format)
-    spec = getattr(args, "app", None) or settings.app
+    spec = getattr(args, "app", None)
+    settings = None
+    if not spec:
+        from asyncjobs.settings import load_settings
+
+        # Only read here when needed: the user's App() reads its own settings.
+        settings = load_settings()
+        spec = settings.app
     if spec:
-        source = spec
+        app, source = load_app(spec), spec
     else:
-        spec, source = DEMO_APP, "the built-in demo app"
+        from asyncjobs.demo import create_app
+
         print(
             "asyncjobs: no app given (--app MODULE:ATTR or ASYNCJOBS_APP); "
             "using the built-in demo app",
             file=sys.stderr,
         )
-    app = load_app(spec)
+        app, source = create_app(settings), "the built-in demo app"
+    level = getattr(args, "log_level", None) or app.settings.log_level
+    configure_logging(level, app.settings.log_format)
     command = _COMMANDS[args.command]
     return asyncio.run(command(app, args, source))
 

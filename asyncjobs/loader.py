@@ -1,4 +1,4 @@
-"""Finding the app to serve: ``--app``, then ``ASYNCJOBS_APP``, then the demo.
+"""Finding the app to serve: ``--app``, then ``ASYNCJOBS_APP`` (else the CLI serves the demo).
 
 ``MODULE:ATTR`` names an :class:`~asyncjobs.App` instance, or a function
 taking no arguments that returns one (a factory). ``MODULE`` alone means
@@ -22,10 +22,7 @@ from pathlib import Path
 from asyncjobs.app import App
 from asyncjobs.exceptions import ConfigError
 
-__all__ = ("DEMO_APP", "apply_env_file", "load_app")
-
-#: Served when neither ``--app`` nor ``ASYNCJOBS_APP`` names an app.
-DEMO_APP = "asyncjobs.demo:create_app"
+__all__ = ("apply_env_file", "load_app")
 
 
 def apply_env_file(path: str) -> list[str]:

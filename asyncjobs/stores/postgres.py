@@ -31,6 +31,7 @@ from asyncjobs.exceptions import ConfigError
 from asyncjobs.result import JobResult, RunStatus
 from asyncjobs.stores import migrations, redact_url
 from asyncjobs.stores.base import Store, StoreError
+from asyncjobs.stores.postgres_batch import PgGroupCommit, PgWrite, Unreachable
 from asyncjobs.stores.sql import ABANDONED_ERROR, COLUMNS, result_to_row, row_to_result, utc
 
 __all__ = ("PostgresStore", "Reconnect")
@@ -42,28 +43,6 @@ _FIELD = "settings: store_url"
 _MIGRATION_LOCK = 0x6173796E636A6F62  # pg_advisory_xact_lock key: "asyncjob"
 _COLS = ", ".join(COLUMNS)
 _SELECT = f"SELECT {_COLS} FROM asyncjobs_runs"
-_UPSERT = (
-    f"INSERT INTO asyncjobs_runs ({_COLS}, lease_expires_at) "
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 2))}) "
-    "ON CONFLICT (run_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*COLUMNS[1:], "lease_expires_at"))
-)
-# $1 is run_id, $2.. the other columns in order. The second branch makes a
-# retried finish (its commit landed, its answer was lost) answer True again.
-_FINISH = (
-    f"UPDATE asyncjobs_runs SET {', '.join(f'{c} = ${i}' for i, c in enumerate(COLUMNS[1:], 2))}, "
-    "lease_expires_at = NULL WHERE run_id = $1 AND (status = 'running' OR ("
-    f"status = $3 AND status <> 'abandoned' "
-    f"AND completed_at IS NOT DISTINCT FROM ${COLUMNS.index('completed_at') + 1}))"
-)
-# The second SELECT sees rows committed before this statement began: a claim
-# retried after its commit landed finds its own run_id and answers True again.
-_CLAIM = (
-    "WITH ins AS (INSERT INTO asyncjobs_ticks (job, scheduled_for, run_id) "
-    "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING run_id) "
-    "SELECT run_id FROM ins UNION ALL "
-    "SELECT run_id FROM asyncjobs_ticks WHERE job = $1 AND scheduled_for = $2 LIMIT 1"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +97,15 @@ class PostgresStore(Store):
     """
 
     shared = True
-    __slots__ = ("_pool", "_secrets", "connect_timeout", "pool_size", "reconnect", "url")
+    __slots__ = (
+        "_pool",
+        "_secrets",
+        "_writes",
+        "connect_timeout",
+        "pool_size",
+        "reconnect",
+        "url",
+    )
 
     def __init__(
         self,
@@ -134,6 +121,7 @@ class PostgresStore(Store):
         self.reconnect = reconnect
         self._pool: Any = None
         self._secrets = _passwords(url)
+        self._writes = PgGroupCommit(lambda what, fn: self._run(what, fn, result=True))
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:
@@ -171,7 +159,12 @@ class PostgresStore(Store):
                 max_size=self.pool_size,
                 timeout=self.connect_timeout,
                 command_timeout=60,
-                server_settings={"application_name": "asyncjobs"},
+                server_settings={
+                    "application_name": "asyncjobs",
+                    # Plan each statement for its arrays and the table as they are now:
+                    # a generic plan cached while the table was small stays a seq scan.
+                    "plan_cache_mode": "force_custom_plan",
+                },
                 **options,
             )
         except (
@@ -220,9 +213,10 @@ class PostgresStore(Store):
                 await conn.execute("UPDATE asyncjobs_schema SET version = $1", latest)
 
     async def aclose(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
+        if self._pool is None:
             return
+        await self._writes.drain()
+        pool, self._pool = self._pool, None
         try:
             await asyncio.wait_for(pool.close(), timeout=10)
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
@@ -253,7 +247,7 @@ class PostgresStore(Store):
                     raise StoreError(f"PostgreSQL {what} failed: {reason}") from None
                 waited = loop.time() - started
                 if waited + delay > limit:
-                    raise StoreError(
+                    raise Unreachable(
                         f"{_FIELD}: {redact_url(self.url)} unreachable for {waited:.0f}s, "
                         f"gave up on {what}: {reason}"
                     ) from None
@@ -273,13 +267,15 @@ class PostgresStore(Store):
                 log.info("PostgreSQL reachable again; %s done after %d retries", what, failures)
             return value
 
+    async def _write(self, write: PgWrite) -> Any:
+        if self._pool is None:
+            raise StoreError(f"{self!r} is not open")
+        return await self._writes.submit(write)
+
     # -- the Store interface ---------------------------------------------------
 
     async def claim_tick(self, job: str, scheduled_for: datetime, run_id: str) -> bool:
-        async def claim(conn: Any) -> bool:
-            return bool(await conn.fetchval(_CLAIM, job, utc(scheduled_for), run_id) == run_id)
-
-        return await self._run("claim_tick", claim)
+        return bool(await self._write(PgWrite("claim", (job, utc(scheduled_for), run_id))))
 
     async def last_tick(self, job: str) -> datetime | None:
         async def last(conn: Any) -> datetime | None:
@@ -291,12 +287,8 @@ class PostgresStore(Store):
         return await self._run("last_tick", last)
 
     async def start_run(self, result: JobResult, lease_expires_at: datetime) -> None:
-        params = (*result_to_row(result, utc), utc(lease_expires_at))
-
-        async def start(conn: Any) -> None:
-            await conn.execute(_UPSERT, *params)
-
-        await self._run("start_run", start, result=True)
+        row = (*result_to_row(result, utc), utc(lease_expires_at))
+        await self._write(PgWrite("upsert", row))
 
     async def renew_leases(self, run_ids: Collection[str], lease_expires_at: datetime) -> set[str]:
         wanted = set(run_ids)
@@ -315,20 +307,10 @@ class PostgresStore(Store):
         return await self._run("renew_leases", renew)
 
     async def finish_run(self, result: JobResult) -> bool:
-        params = result_to_row(result, utc)
-
-        async def finish(conn: Any) -> bool:
-            return _status_count(await conn.execute(_FINISH, *params)) == 1
-
-        return await self._run("finish_run", finish, result=True)
+        return bool(await self._write(PgWrite("finish", result_to_row(result, utc))))
 
     async def add_result(self, result: JobResult) -> None:
-        params = (*result_to_row(result, utc), None)
-
-        async def add(conn: Any) -> None:
-            await conn.execute(_UPSERT, *params)
-
-        await self._run("add_result", add, result=True)
+        await self._write(PgWrite("upsert", (*result_to_row(result, utc), None)))
 
     async def history(
         self, job: str | None = None, limit: int = 50, status: RunStatus | str | None = None

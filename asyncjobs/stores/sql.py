@@ -68,7 +68,10 @@ COLUMNS: tuple[str, ...] = (
 
 def utc(value: datetime) -> datetime:
     """``value`` as an aware UTC datetime; a naive one is taken to be UTC already."""
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is UTC:  # the common case, and astimezone is not free
+        return value
+    if tz is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 

@@ -5,20 +5,13 @@ timeout, and every write inside ``BEGIN IMMEDIATE`` so a tick claim is atomic
 across processes. The file is created owner-only (0600); SQLite gives its
 ``-wal`` and ``-shm`` files the same mode.
 
-Group commit: writes are not committed one by one. Each write is queued and
-a single flusher runs every write queued so far in one transaction, in one
-hop to aiosqlite's thread; the writes issued while that transaction runs form
-the next one. A burst of runs thus costs a few transactions, not one per run,
-and each caller still gets its own answer (a claim's ``True``/``False``) once
-its transaction has committed. A write that fails is retried alone so that it
-cannot fail the others of its batch.
+Writes go through group commit (:mod:`asyncjobs.stores.sqlite_batch`): a
+burst of runs costs a few transactions, not one per run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Collection
@@ -33,13 +26,11 @@ from asyncjobs.result import JobResult, RunStatus
 from asyncjobs.stores import migrations
 from asyncjobs.stores.base import Store, StoreError
 from asyncjobs.stores.sql import ABANDONED_ERROR, COLUMNS, result_to_row, row_to_result, utc
+from asyncjobs.stores.sqlite_batch import GroupCommit, Write
 
 __all__ = ("SqliteStore",)
 
 T = TypeVar("T")
-_Op = Callable[[sqlite3.Connection], Any]
-_Outcome = tuple[bool, Any]  # (True, value) or (False, exception)
-
 _FIELD = "settings: store_url"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -47,15 +38,6 @@ _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
 _COLS = ", ".join(COLUMNS)
 _SELECT = f"SELECT {_COLS} FROM asyncjobs_runs"
-_UPSERT = (
-    f"INSERT INTO asyncjobs_runs ({_COLS}, lease_expires_at) "
-    f"VALUES ({', '.join('?' * (len(COLUMNS) + 1))}) ON CONFLICT (run_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*COLUMNS[1:], "lease_expires_at"))
-)
-_FINISH = (
-    f"UPDATE asyncjobs_runs SET {', '.join(f'{c} = ?' for c in COLUMNS[1:])}, "
-    "lease_expires_at = NULL WHERE run_id = ? AND status = 'running'"
-)
 
 
 def _to_us(value: datetime) -> int:
@@ -66,26 +48,6 @@ def _from_us(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def _run_batch(conn: sqlite3.Connection, ops: list[_Op]) -> list[_Outcome]:
-    """Run ``ops`` in one transaction (on the connection's thread); one outcome each."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except Exception as exc:
-        return [(False, exc)] * len(ops)
-    try:
-        values = [op(conn) for op in ops]
-        conn.execute("COMMIT")
-    except Exception as exc:
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        if len(ops) == 1:
-            return [(False, exc)]
-        # One bad write must not fail the batch: find it by running each alone.
-        return [_run_batch(conn, [op])[0] for op in ops]
-    return [(True, value) for value in values]
-
-
 class SqliteStore(Store):
     """Run history in one SQLite file; safe for several processes on one host.
 
@@ -94,14 +56,13 @@ class SqliteStore(Store):
     """
 
     shared = True
-    __slots__ = ("_closing", "_db", "_flusher", "_pending", "busy_timeout", "path")
+    __slots__ = ("_closing", "_db", "_writes", "busy_timeout", "path")
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
         self.path = Path(path).absolute()
         self.busy_timeout = busy_timeout
         self._db: aiosqlite.Connection | None = None
-        self._pending: list[tuple[_Op, asyncio.Future[Any]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._writes = GroupCommit(self._call, self._store_error)
         self._closing = False
 
     @classmethod
@@ -147,8 +108,7 @@ class SqliteStore(Store):
         if self._db is None:
             return
         self._closing = True
-        if self._flusher is not None:
-            await asyncio.wait([self._flusher])
+        await self._writes.drain()
         await self._close_db()
 
     async def _close_db(self) -> None:
@@ -241,50 +201,24 @@ class SqliteStore(Store):
         run = cast(Callable[[Callable[[], T]], Awaitable[T]], db._execute)
         return await run(lambda: fn(db._conn))
 
+    def _store_error(self, exc: Exception) -> Exception:
+        if isinstance(exc, sqlite3.Error | RuntimeError):
+            return StoreError(f"SQLite {self.path}: {exc}")
+        return exc
+
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:
             return await self._call(fn)
         except sqlite3.Error as exc:
-            raise StoreError(f"SQLite {self.path}: {exc}") from exc
+            raise self._store_error(exc) from exc
 
-    async def _write(self, op: Callable[[sqlite3.Connection], T]) -> T:
-        """Queue ``op`` for the next group commit and wait for its own outcome."""
+    async def _write(self, write: Write) -> Any:
         if self._db is None or self._closing:
             raise StoreError(f"{self!r} is not open")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, future))
-        if self._flusher is None:
-            # Started, not run: every write issued in this loop iteration joins the batch.
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
+        return await self._writes.submit(write)
 
-    async def _flush(self) -> None:
-        batch: list[tuple[_Op, asyncio.Future[Any]]] = []
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                ops = [op for op, _ in batch]
-                try:
-                    outcomes = await self._call(functools.partial(_run_batch, ops=ops))
-                except Exception as exc:
-                    outcomes = [(False, exc)] * len(batch)
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                    if future.done():  # its caller was cancelled; the write still happened
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    elif isinstance(value, sqlite3.Error):
-                        future.set_exception(StoreError(f"SQLite {self.path}: {value}"))
-                    else:
-                        future.set_exception(value)
-                batch = []
-        finally:
-            self._flusher = None
-            for _, future in batch + self._pending:
-                if not future.done():
-                    future.set_exception(StoreError(f"{self!r} closed before the write ran"))
-            if self._closing:
-                self._pending = []
+    async def _write_call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return cast(T, await self._write(Write("call", fn=fn)))
 
     # -- the Store interface ---------------------------------------------------
 
@@ -299,7 +233,7 @@ class SqliteStore(Store):
             )
             return cursor.rowcount == 1
 
-        return await self._write(claim)
+        return await self._write_call(claim)
 
     async def last_tick(self, job: str) -> datetime | None:
         row = await self._read(
@@ -311,7 +245,7 @@ class SqliteStore(Store):
 
     async def start_run(self, result: JobResult, lease_expires_at: datetime) -> None:
         params = (*result_to_row(result, _to_us), _to_us(lease_expires_at))
-        await self._write(lambda conn: conn.execute(_UPSERT, params))
+        await self._write(Write("upsert", params))
 
     async def renew_leases(self, run_ids: Collection[str], lease_expires_at: datetime) -> set[str]:
         wanted = list(dict.fromkeys(run_ids))
@@ -331,16 +265,16 @@ class SqliteStore(Store):
                 kept.update(row[0] for row in rows)
             return set(wanted) - kept
 
-        return await self._write(renew)
+        return await self._write_call(renew)
 
     async def finish_run(self, result: JobResult) -> bool:
         row = result_to_row(result, _to_us)
         params = (*row[1:], row[0])
-        return bool(await self._write(lambda conn: conn.execute(_FINISH, params).rowcount == 1))
+        return bool(await self._write(Write("finish", params)))
 
     async def add_result(self, result: JobResult) -> None:
         params = (*result_to_row(result, _to_us), None)
-        await self._write(lambda conn: conn.execute(_UPSERT, params))
+        await self._write(Write("upsert", params))
 
     async def history(
         self, job: str | None = None, limit: int = 50, status: RunStatus | str | None = None
@@ -385,7 +319,7 @@ class SqliteStore(Store):
             ).fetchall()
             return sorted(rows)
 
-        return [row_to_result(row[1:], _from_us) for row in await self._write(abandon)]
+        return [row_to_result(row[1:], _from_us) for row in await self._write_call(abandon)]
 
     async def prune(self, older_than: datetime) -> int:
         cutoff = _to_us(older_than)
@@ -405,4 +339,4 @@ class SqliteStore(Store):
             )
             return int(deleted)
 
-        return await self._write(prune)
+        return await self._write_call(prune)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import statistics
 import sys
 import tempfile
@@ -37,8 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from asyncjobs.result import JobResult, RunStatus  # noqa: E402
-from asyncjobs.stores import MemoryStore, Store, open_store  # noqa: E402
+from asyncjobs.result import JobResult, RunStatus
+from asyncjobs.stores import MemoryStore, Store, open_store
 
 RunFn = Callable[[Store, str], Awaitable[None]]
 StoreFactory = Callable[[], Store]
@@ -95,6 +96,10 @@ def measure(make: StoreFactory, shape: str, runs: int, run: RunFn = record_run) 
     return asyncio.run(main())
 
 
+def _postgres_store(create_database: Callable[[str], str], admin_dsn: str) -> Store:
+    return open_store(create_database(admin_dsn))
+
+
 @contextlib.contextmanager
 def factories(names: list[str]) -> Iterator[dict[str, StoreFactory]]:
     """A fresh-store factory per store name; starts PostgreSQL when asked for."""
@@ -109,8 +114,8 @@ def factories(names: list[str]) -> Iterator[dict[str, StoreFactory]]:
             elif name == "postgres":
                 from tests.postgres_server import create_database, running_postgres
 
-                server = stack.enter_context(running_postgres(durable=True))
-                made[name] = lambda: open_store(create_database(server.dsn()))
+                admin = stack.enter_context(running_postgres(durable=True)).dsn()
+                made[name] = functools.partial(_postgres_store, create_database, admin)
             else:
                 raise SystemExit(f"unknown store {name!r}: memory, sqlite or postgres")
         yield made

@@ -31,7 +31,8 @@ from asyncjobs.exceptions import ConfigError
 from asyncjobs.result import JobResult, RunStatus
 from asyncjobs.stores import migrations, redact_url
 from asyncjobs.stores.base import Store, StoreError
-from asyncjobs.stores.postgres_batch import PgGroupCommit, PgWrite, Unreachable
+from asyncjobs.stores.batch import GroupCommit
+from asyncjobs.stores.postgres_batch import MAX_BATCH, PgWrite, Unreachable, send_batch
 from asyncjobs.stores.sql import ABANDONED_ERROR, COLUMNS, result_to_row, row_to_result, utc
 
 __all__ = ("PostgresStore", "Reconnect")
@@ -121,7 +122,11 @@ class PostgresStore(Store):
         self.reconnect = reconnect
         self._pool: Any = None
         self._secrets = _passwords(url)
-        self._writes = PgGroupCommit(lambda what, fn: self._run(what, fn, result=True))
+        self._writes: GroupCommit[PgWrite] = GroupCommit(
+            lambda writes: send_batch(lambda what, fn: self._run(what, fn, result=True), writes),
+            lambda: StoreError(f"{self!r} closed before the write ran"),
+            MAX_BATCH,
+        )
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:

@@ -1,10 +1,8 @@
-"""Group commit for :class:`~asyncjobs.stores.postgres.PostgresStore`.
+"""How :class:`~asyncjobs.stores.postgres.PostgresStore` commits a batch of writes.
 
-The hot writes (tick claims, new rows, finishes) are queued; one flusher
-sends everything queued so far as at most three statements over ``unnest``
-arrays, in one transaction, in one round trip each, and the writes queued
-meanwhile form the next batch. A burst of runs thus costs a few round trips
-and commits, not one per run, and each caller still gets its own answer.
+:class:`~asyncjobs.stores.batch.GroupCommit` gathers the hot writes (tick
+claims, new rows, finishes); here a batch becomes at most three statements
+over ``unnest`` arrays, in one transaction, and each write gets its own answer.
 
 Every statement is idempotent, because a batch is retried whole after a lost
 connection (its commit may have landed without the answer reaching us):
@@ -14,15 +12,15 @@ imports asyncpg: ``conn`` is whatever the store's pool hands out.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from asyncjobs.stores.base import StoreError
+from asyncjobs.stores.batch import Outcome
 from asyncjobs.stores.sql import COLUMNS
 
-__all__ = ("MAX_BATCH", "PgGroupCommit", "PgWrite", "Unreachable")
+__all__ = ("MAX_BATCH", "PgWrite", "Unreachable", "apply_batch", "send_batch")
 
 #: Writes per round trip; bounded so a huge burst does not build huge arrays.
 MAX_BATCH = 5000
@@ -123,60 +121,15 @@ async def apply_batch(conn: Any, writes: list[PgWrite]) -> list[Any]:
 Runner = Callable[[str, Callable[[Any], Awaitable[list[Any]]]], Awaitable[list[Any]]]
 
 
-class PgGroupCommit:
-    """The queue of writes and its flusher; ``run(what, fn)`` runs ``fn(conn)`` with retries."""
-
-    __slots__ = ("_flusher", "_pending", "_run")
-
-    def __init__(self, run: Runner) -> None:
-        self._run = run
-        self._pending: list[tuple[PgWrite, asyncio.Future[Any]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def submit(self, write: PgWrite) -> Any:
-        """Queue ``write`` for the next batch; its value once committed."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((write, future))
-        if self._flusher is None:
-            # Created, not run yet: every write issued in this loop iteration joins the batch.
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
-
-    async def drain(self) -> None:
-        """Wait until every queued write has been committed (or has failed)."""
-        if self._flusher is not None:
-            await asyncio.wait([self._flusher])
-
-    async def _send(self, writes: list[PgWrite]) -> list[tuple[bool, Any]]:
-        try:
-            values = await self._run("write", lambda conn: apply_batch(conn, writes))
-        except Unreachable as exc:
-            return [(False, exc)] * len(writes)
-        except Exception as exc:
-            if len(writes) == 1:
-                return [(False, exc)]
-            # One bad write must not fail the batch: find it by sending each alone.
-            return [(await self._send([write]))[0] for write in writes]
-        return [(True, value) for value in values]
-
-    async def _flush(self) -> None:
-        batch: list[tuple[PgWrite, asyncio.Future[Any]]] = []
-        try:
-            while self._pending:
-                batch = self._pending[:MAX_BATCH]
-                del self._pending[:MAX_BATCH]
-                outcomes = await self._send([write for write, _ in batch])
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                    if future.done():  # its caller was cancelled; the write still happened
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
-                batch = []
-        finally:
-            self._flusher = None
-            for _, future in batch + self._pending:
-                if not future.done():
-                    future.set_exception(StoreError("the store closed before the write ran"))
-            self._pending = []
+async def send_batch(run: Runner, writes: list[PgWrite]) -> list[Outcome]:
+    """Commit ``writes``; ``run(what, fn)`` runs ``fn(conn)`` with the store's retries."""
+    try:
+        values = await run("write", lambda conn: apply_batch(conn, writes))
+    except Unreachable as exc:
+        return [(False, exc)] * len(writes)
+    except Exception as exc:
+        if len(writes) == 1:
+            return [(False, exc)]
+        # One bad write must not fail the batch: find it by sending each alone.
+        return [(await send_batch(run, [write]))[0] for write in writes]
+    return [(True, value) for value in values]

@@ -25,8 +25,9 @@ from asyncjobs.exceptions import ConfigError
 from asyncjobs.result import JobResult, RunStatus
 from asyncjobs.stores import migrations
 from asyncjobs.stores.base import Store, StoreError
+from asyncjobs.stores.batch import GroupCommit, Outcome
 from asyncjobs.stores.sql import ABANDONED_ERROR, COLUMNS, result_to_row, row_to_result, utc
-from asyncjobs.stores.sqlite_batch import GroupCommit, Write
+from asyncjobs.stores.sqlite_batch import MAX_BATCH, Write, fetch_in, run_batch
 
 __all__ = ("SqliteStore",)
 
@@ -34,7 +35,6 @@ T = TypeVar("T")
 _FIELD = "settings: store_url"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
 _COLS = ", ".join(COLUMNS)
 _SELECT = f"SELECT {_COLS} FROM asyncjobs_runs"
@@ -62,7 +62,9 @@ class SqliteStore(Store):
         self.path = Path(path).absolute()
         self.busy_timeout = busy_timeout
         self._db: aiosqlite.Connection | None = None
-        self._writes = GroupCommit(self._call, self._store_error)
+        self._writes: GroupCommit[Write] = GroupCommit(
+            self._send, lambda: StoreError(f"{self!r} closed before the write ran"), MAX_BATCH
+        )
         self._closing = False
 
     @classmethod
@@ -202,9 +204,13 @@ class SqliteStore(Store):
         return await run(lambda: fn(db._conn))
 
     def _store_error(self, exc: Exception) -> Exception:
-        if isinstance(exc, sqlite3.Error | RuntimeError):
+        if isinstance(exc, sqlite3.Error):
             return StoreError(f"SQLite {self.path}: {exc}")
         return exc
+
+    async def _send(self, writes: list[Write]) -> list[Outcome]:
+        outcomes = await self._call(lambda conn: run_batch(conn, writes))
+        return [(ok, value if ok else self._store_error(value)) for ok, value in outcomes]
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:
@@ -254,16 +260,11 @@ class SqliteStore(Store):
         until = _to_us(lease_expires_at)
 
         def renew(conn: sqlite3.Connection) -> set[str]:
-            kept: set[str] = set()
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                rows = conn.execute(
-                    "UPDATE asyncjobs_runs SET lease_expires_at = ? WHERE status = 'running' "
-                    f"AND run_id IN ({', '.join('?' * len(chunk))}) RETURNING run_id",
-                    (until, *chunk),
-                ).fetchall()
-                kept.update(row[0] for row in rows)
-            return set(wanted) - kept
+            sql = (
+                "UPDATE asyncjobs_runs SET lease_expires_at = ? WHERE status = 'running' "
+                "AND run_id IN ({}) RETURNING run_id"
+            )
+            return set(wanted) - {row[0] for row in fetch_in(conn, sql, wanted, (until,))}
 
         return await self._write_call(renew)
 

@@ -1,12 +1,8 @@
-"""Group commit for :class:`~asyncjobs.stores.sqlite.SqliteStore`.
+"""How :class:`~asyncjobs.stores.sqlite.SqliteStore` commits a batch of writes.
 
-Writes are not committed one by one. :meth:`GroupCommit.submit` queues a
-write; one flusher runs every write queued so far in one ``BEGIN IMMEDIATE``
-transaction, in one hop to the connection's thread, and the writes issued
-while that transaction runs form the next one. A burst of runs thus costs a
-few transactions, not one per run, and each caller still gets its own answer
-(a claim's ``True``/``False``, a finish's ``True``/``False``) once its
-transaction has committed.
+:class:`~asyncjobs.stores.batch.GroupCommit` gathers the writes; here a batch
+runs in one ``BEGIN IMMEDIATE`` transaction, in one hop to the connection's
+thread, and each write gets its own answer.
 
 Inside a transaction, same-kind writes go to SQLite together: row upserts as
 one ``executemany``; finishes as one lookup of which runs are still
@@ -17,20 +13,16 @@ others of its batch.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
+from asyncjobs.stores.batch import Outcome
 from asyncjobs.stores.sql import COLUMNS
 
-__all__ = ("FINISH", "UPSERT", "GroupCommit", "Write")
-
-T = TypeVar("T")
-Outcome = tuple[bool, Any]  # (True, value) or (False, exception)
+__all__ = ("FINISH", "MAX_BATCH", "UPSERT", "Write", "fetch_in", "run_batch")
 
 _COLS = ", ".join(COLUMNS)
 #: Add or replace a row: values for COLUMNS then lease_expires_at.
@@ -60,17 +52,21 @@ class Write:
     fn: Callable[[sqlite3.Connection], Any] | None = None
 
 
-def _finish_many(conn: sqlite3.Connection, writes: list[Write]) -> list[bool]:
-    ids = list(dict.fromkeys(w.params[-1] for w in writes))
-    running: set[str] = set()
+def fetch_in(
+    conn: sqlite3.Connection, sql: str, ids: Sequence[str], before: tuple[Any, ...] = ()
+) -> list[Any]:
+    """Rows of ``sql`` (its ``{}`` an ``IN`` list of ``ids``) in chunks SQLite accepts."""
+    rows: list[Any] = []
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        rows = conn.execute(
-            "SELECT run_id FROM asyncjobs_runs WHERE status = 'running' "
-            f"AND run_id IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        )
-        running.update(row[0] for row in rows)
+        rows += conn.execute(sql.format(", ".join("?" * len(chunk))), (*before, *chunk)).fetchall()
+    return rows
+
+
+def _finish_many(conn: sqlite3.Connection, writes: list[Write]) -> list[bool]:
+    ids = list(dict.fromkeys(w.params[-1] for w in writes))
+    sql = "SELECT run_id FROM asyncjobs_runs WHERE status = 'running' AND run_id IN ({})"
+    running = {row[0] for row in fetch_in(conn, sql, ids)}
     answers = []
     for write in writes:
         run_id = write.params[-1]
@@ -122,63 +118,3 @@ def run_batch(conn: sqlite3.Connection, writes: list[Write]) -> list[Outcome]:
         # One bad write must not fail the batch: find it by running each alone.
         return [run_batch(conn, [write])[0] for write in writes]
     return [(True, value) for value in values]
-
-
-class GroupCommit:
-    """The queue of writes and its flusher.
-
-    ``call(fn)`` runs ``fn(connection)`` on the connection's thread;
-    ``error(exc)`` turns a failure into what the caller should see.
-    """
-
-    __slots__ = ("_call", "_error", "_flusher", "_pending")
-
-    def __init__(
-        self,
-        call: Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]],
-        error: Callable[[Exception], Exception],
-    ) -> None:
-        self._call = call
-        self._error = error
-        self._pending: list[tuple[Write, asyncio.Future[Any]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def submit(self, write: Write) -> Any:
-        """Queue ``write`` for the next group commit; its value once committed."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((write, future))
-        if self._flusher is None:
-            # Created, not run yet: every write issued in this loop iteration joins the batch.
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
-
-    async def drain(self) -> None:
-        """Wait until every queued write has been committed (or has failed)."""
-        if self._flusher is not None:
-            await asyncio.wait([self._flusher])
-
-    async def _flush(self) -> None:
-        batch: list[tuple[Write, asyncio.Future[Any]]] = []
-        try:
-            while self._pending:
-                batch = self._pending[:MAX_BATCH]
-                del self._pending[:MAX_BATCH]
-                writes = [write for write, _ in batch]
-                try:
-                    outcomes = await self._call(functools.partial(run_batch, writes=writes))
-                except Exception as exc:
-                    outcomes = [(False, exc)] * len(batch)
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                    if future.done():  # its caller was cancelled; the write still happened
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(self._error(value))
-                batch = []
-        finally:
-            self._flusher = None
-            for _, future in batch + self._pending:
-                if not future.done():
-                    future.set_exception(self._error(RuntimeError("the store closed first")))
-            self._pending = []

@@ -19,7 +19,7 @@ import logging
 import random
 import signal
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
@@ -32,6 +32,7 @@ from asyncjobs.definition import (
     build_definition,
     class_job_name,
     options_from_class,
+    validate_name,
 )
 from asyncjobs.exceptions import ConfigError, UnknownJobError
 from asyncjobs.limits import validate_limiter
@@ -133,7 +134,7 @@ class App:
             return self._register(name.__name__, name, options)
 
         def decorator(func: Callable[P, R]) -> JobHandle[P, R]:
-            return self._register(name or func.__name__, func, options)
+            return self._register(func.__name__ if name is None else name, func, options)
 
         return decorator
 
@@ -155,7 +156,9 @@ class App:
         options: Mapping[str, Any],
         instance: Job | None = None,
     ) -> JobHandle[P, R]:
-        if name in self._definitions:
+        name = validate_name(name)
+        # Overrides match names case-insensitively, so names must differ by more than case.
+        if name.lower() in {known.lower() for known in self._definitions}:
             raise ConfigError("a job with this name is already defined", job=name, field="name")
         if self._runtime is not None:
             raise ConfigError(
@@ -260,7 +263,8 @@ class App:
             future = asyncio.run_coroutine_threadsafe(
                 self.run_async(name, notify=notify), self._loop
             )
-            return await asyncio.wrap_future(future)
+            result: JobResult = await asyncio.wrap_future(future)
+            return result
         async with self._session() as session:
             return await session.runner.run_manual(definition, notify=notify)
 
@@ -309,7 +313,7 @@ class App:
             return await self.store.history(job, limit, status)
 
     @asynccontextmanager
-    async def _session(self, store_only: bool = False) -> Any:
+    async def _session(self, store_only: bool = False) -> AsyncIterator[Runtime]:
         """A runtime for calls made while the app is not started (shared per loop)."""
         self.validate()
         loop = asyncio.get_running_loop()

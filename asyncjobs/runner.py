@@ -346,10 +346,11 @@ class Runner:
     async def _acquire_or_cancel(self, slot: asyncio.Semaphore, handle: RunHandle) -> None:
         """Wait for a slot, or until the run is cancelled while it waits."""
         loop = asyncio.get_running_loop()
-        handle.waiter = loop.create_future()
+        handle.waiter = waiter = loop.create_future()
         getter = loop.create_task(slot.acquire())
+        either: set[asyncio.Future[Any]] = {getter, waiter}
         try:
-            await asyncio.wait({getter, handle.waiter}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         finally:
             handle.waiter = None
         if not getter.done():
@@ -615,10 +616,9 @@ def _as_data(value: Any) -> dict[str, Any] | None:
     """The job's return value as the JSON-safe ``data`` dict of its result."""
     if value is None:
         return None
-    if not isinstance(value, dict):
-        value = {"value": value}
+    data: dict[str, Any] = value if isinstance(value, dict) else {"value": value}
     try:
-        json.dumps(value)
-        return value
+        json.dumps(data)
+        return data
     except (TypeError, ValueError):
-        return dict(json.loads(json.dumps(value, default=str)))
+        return dict(json.loads(json.dumps(data, default=str)))

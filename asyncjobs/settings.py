@@ -45,7 +45,7 @@ def _seconds(value: object) -> object:
 
 
 class JobOverride(BaseModel):
-    """Per-job settings from ``ASYNCJOBS_JOBS__<job>__<field>``; unset fields keep the code's value."""
+    """Per-job settings from ``ASYNCJOBS_JOBS__<job>__<field>``; unset fields keep the code's."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -169,3 +169,16 @@ def test_override_for_unknown_job_fails_validation(
     app = App(settings_factory())
     with pytest.raises(ConfigError, match=r"job 'ghost'.*not defined"):
         app.validate()
+
+
+def test_names_are_refused_when_empty_or_equal_but_for_case(make_app: Any) -> None:
+    app: App = make_app()
+
+    @app.job()
+    async def report(ctx: RunContext) -> None:
+        return None
+
+    with pytest.raises(ConfigError, match=r"name: must be a non-empty string"):
+        app.job("")(lambda ctx: None)
+    with pytest.raises(ConfigError, match=r"^job 'Report': name: a job with this name"):
+        app.job("Report")(lambda ctx: None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,14 +44,6 @@ def env(project: Path) -> dict[str, str]:
         ASYNCJOBS_STORE_URL=f"sqlite:///{project / 'history.db'}",
         ASYNCJOBS_SHUTDOWN_GRACE="20",
     )
-
-
-@pytest.fixture
-def services() -> Iterator[list[Service]]:
-    started: list[Service] = []
-    yield started
-    for service in started:
-        service.kill()
 
 
 def start(services: list[Service], env: dict[str, str], cwd: Path, *args: str) -> Service:

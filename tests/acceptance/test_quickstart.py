@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,17 +30,9 @@ def clone(tmp_path: Path) -> Path:
     return dest
 
 
-@pytest.fixture
-def service_box() -> Iterator[list[Service]]:
-    box: list[Service] = []
-    yield box
-    for service in box:
-        service.kill()
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-def test_readme_quickstart_serves_the_demo(clone: Path, service_box: list[Service]) -> None:
+def test_readme_quickstart_serves_the_demo(clone: Path, services: list[Service]) -> None:
     readme = (clone / "README.md").read_text(encoding="utf-8")
     assert f"{SETUP} && {' '.join(SERVE)}" in readme, "the README's quickstart changed"
 
@@ -52,7 +43,7 @@ def test_readme_quickstart_serves_the_demo(clone: Path, service_box: list[Servic
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
 
     service = Service(SERVE, env=env, cwd=clone)
-    service_box.append(service)
+    services.append(service)
     service.wait_output("heartbeat: the scheduler is alive", timeout=DEADLINE)
     assert "built-in demo app" in service.err
     assert "asyncjobs serving 3 job(s)" in service.out

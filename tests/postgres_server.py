@@ -38,6 +38,8 @@ __all__ = (
     "create_database",
     "find_bindir",
     "running_postgres",
+    "serve_or_skip",
+    "skip_or_fail",
 )
 
 USER = "asyncjobs"
@@ -141,6 +143,13 @@ class PostgresServer:
         """Stop the server (``fast`` disconnects clients, as a restart does)."""
         self._run("pg_ctl", "stop", "-D", str(self.data), "-m", mode, "-w", "-t", "120")
 
+    def is_running(self) -> bool:
+        """Whether the server is up (``pg_ctl status``)."""
+        command = [str(self.bindir / "pg_ctl"), "status", "-D", str(self.data)]
+        if self.os_user is not None:
+            command = ["runuser", "-u", self.os_user, "--", *command]
+        return subprocess.run(command, capture_output=True, timeout=60, check=False).returncode == 0
+
     def restart(self) -> None:
         """Stop and start on the same port: every client connection is cut."""
         self.stop()
@@ -200,20 +209,26 @@ def create_database(dsn: str, name: str | None = None) -> str:
     return dsn.rsplit("/", 1)[0] + f"/{name}"
 
 
-def _unavailable(reason: str) -> Any:
+def skip_or_fail(reason: str) -> Any:
+    """Skip the test, or fail it when ``ASYNCJOBS_REQUIRE_POSTGRES=1`` (CI)."""
     if os.environ.get("ASYNCJOBS_REQUIRE_POSTGRES") == "1":
         pytest.fail(f"{reason} (and ASYNCJOBS_REQUIRE_POSTGRES=1)", pytrace=False)
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One server for the whole run; skipped (or failed in CI) without the binaries."""
+def serve_or_skip() -> Iterator[PostgresServer]:
+    """:func:`running_postgres` for a fixture: skip (or fail in CI) without the binaries."""
     try:
         with running_postgres() as server:
             yield server
     except PostgresUnavailable as exc:
-        _unavailable(str(exc))
+        skip_or_fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One server for the whole run."""
+    yield from serve_or_skip()
 
 
 @pytest.fixture(scope="session")

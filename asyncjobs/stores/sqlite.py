@@ -11,6 +11,7 @@ burst of runs costs a few transactions, not one per run.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -97,7 +98,7 @@ class SqliteStore(Store):
             self._db = await aiosqlite.connect(
                 self.path, isolation_level=None, timeout=self.busy_timeout
             )
-            await self._call(self._setup)
+            await self._setup_retrying()
         except sqlite3.Error as exc:
             await self._close_db()
             raise self._open_error(exc) from None
@@ -105,6 +106,23 @@ class SqliteStore(Store):
             await self._close_db()
             raise
         self._closing = False
+
+    async def _setup_retrying(self) -> None:
+        # Switching a new file to WAL while another process does the same can
+        # fail "database is locked" at once, without SQLite's busy handler:
+        # retry that here, within the same busy timeout.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.busy_timeout
+        delay = 0.01
+        while True:
+            try:
+                await self._call(self._setup)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or loop.time() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def aclose(self) -> None:
         if self._db is None:

@@ -8,6 +8,7 @@ process would.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import os
@@ -97,6 +98,9 @@ class Cli:
         handlers, level = list(root.handlers), root.level
         try:
             code = main(args)
+            # Anything the call leaked (an unclosed socket) is reported here,
+            # against this test, rather than at a random later collection.
+            gc.collect()
         finally:
             sys.modules.pop(self.module, None)
             os.environ.clear()

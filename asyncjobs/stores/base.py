@@ -12,7 +12,13 @@ contract test suite (``tests/stores``):
   running it renews the lease; once it expires, any process may mark the row
   ``abandoned`` (:meth:`Store.abandon_expired`), and a late ``finish_run`` by
   the original process then writes nothing and returns ``False``.
-* ``history`` is newest first (by the order rows were added).
+* ``history`` is newest first (by the order rows were added; finishing a
+  run does not move its row).
+* The SQL stores return times as aware UTC datetimes (a naive one is taken
+  as UTC) and cut oversized ``data``, ``error`` and ``traceback`` with a
+  marker (:mod:`asyncjobs.stores.sql`); ``MemoryStore`` keeps values as given.
+* Their writes are group-committed: concurrent calls share a transaction,
+  and each call returns once its own write has committed.
 
 Methods raise :class:`StoreError` (or a ``ConfigError`` from ``open`` for a
 bad URL or an unusable database) and never swallow a failed write.
@@ -108,8 +114,11 @@ class Store(ABC):
 
     @abstractmethod
     async def abandon_expired(self, now: datetime) -> list[JobResult]:
-        """Mark ``running`` rows whose lease expired before ``now`` ``abandoned``; return them."""
+        """Mark ``running`` rows whose lease ended at or before ``now`` ``abandoned``; return them."""
 
     @abstractmethod
     async def prune(self, older_than: datetime) -> int:
-        """Delete final rows completed (or recorded) before ``older_than``; return how many."""
+        """Delete final rows completed (or recorded) before ``older_than``; return how many.
+
+        Old tick claims may go too, but each job's latest claim stays (``last_tick``).
+        """

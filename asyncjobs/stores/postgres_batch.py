@@ -69,7 +69,7 @@ class Unreachable(StoreError):
     """PostgreSQL stayed unreachable for longer than the retry policy allows."""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class PgWrite:
     """One queued write: ``claim`` (job, scheduled_for, run_id), ``upsert``
     (COLUMNS values then lease_expires_at) or ``finish`` (COLUMNS values)."""

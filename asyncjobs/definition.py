@@ -9,6 +9,7 @@ environment (``ASYNCJOBS_JOBS__<job>__<field>``) are applied here.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
@@ -116,6 +117,8 @@ class JobDefinition:
     enabled: bool
     jitter: float | None
     description: str | None
+    #: ``asyncjobs.job.<name>``, the job's ``ctx.log`` (made once, not per run)
+    log: logging.Logger = field(repr=False, compare=False)
 
     @property
     def scheduled(self) -> bool:
@@ -250,6 +253,7 @@ def build_definition(
         enabled=opts.get("enabled", True),
         jitter=jitter or None,
         description=opts.get("description"),
+        log=logging.getLogger(f"asyncjobs.job.{name}"),
     )
 
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Self
 from asyncjobs.http import build_http_client
 from asyncjobs.limits import Limits
 from asyncjobs.mail.base import Mailer
-from asyncjobs.notifications import build_notifier
 from asyncjobs.runner import Listener, Runner
 from asyncjobs.settings import Settings
 from asyncjobs.stores.base import Store
@@ -65,6 +64,8 @@ class Runtime:
         await stack.enter_async_context(self.store)
         stack.push_async_callback(self._close_http)
         stack.push_async_callback(self.mailer.aclose)
+        from asyncjobs.notifications import build_notifier  # only when a run can happen
+
         notifier = build_notifier(self.settings, self._get_http, self._get_mailer)
         stack.push_async_callback(notifier.aclose)
         self.runner = Runner(

@@ -17,8 +17,13 @@ __all__ = ("watch_loop_lag",)
 log = logging.getLogger("asyncjobs.watchdog")
 
 
-async def watch_loop_lag(threshold: float, runs_in_flight: Callable[[], list[str]]) -> None:
-    """Warn whenever the loop was blocked for ``threshold`` seconds or more."""
+async def watch_loop_lag(threshold: float, runs_in_flight: Callable[[float], list[str]]) -> None:
+    """Warn whenever the loop was blocked for ``threshold`` seconds or more.
+
+    ``runs_in_flight(since)`` names the runs in flight at any moment since the
+    loop time ``since``: the culprit has often finished by the time the
+    watchdog gets to run again.
+    """
     loop = asyncio.get_running_loop()
     step = min(0.25, threshold / 2)
     while True:
@@ -30,5 +35,5 @@ async def watch_loop_lag(threshold: float, runs_in_flight: Callable[[], list[str
                 "event loop was blocked for %.2fs (warning at %gs); runs in flight: %s",
                 lag,
                 threshold,
-                ", ".join(runs_in_flight()) or "none",
+                ", ".join(runs_in_flight(started)) or "none",
             )

@@ -68,11 +68,19 @@ class ResultNotifier(Notifier):
         self, definition: JobDefinition | None, result: JobResult
     ) -> list[NotificationOutcome]:
         """Notify as the policy says; return one outcome per notification tried."""
-        sends: list[tuple[str, _Send]] = [("heartbeat", self._heartbeat.finished)]
+        sends: list[tuple[str, _Send]] = []
+        if definition is not None and definition.heartbeat_url:
+            sends.append(("heartbeat", self._heartbeat.finished))
         if wants(policy_for(definition, self._settings), result.status):
             sends.append(("email", self._email.send))
             if self._webhook is not None:
                 sends.append(("webhook", self._webhook.send))
+        # The common case (nothing to send, or one channel) skips gather's tasks:
+        # this runs once per run, on the hot path.
+        if not sends:
+            return []
+        if len(sends) == 1:
+            return await self._guarded(*sends[0], definition, result)
         groups = await asyncio.gather(
             *(self._guarded(channel, send, definition, result) for channel, send in sends)
         )

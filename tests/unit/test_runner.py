@@ -495,3 +495,55 @@ async def test_handle_calls_the_function(make_app: Any) -> None:
     assert await double(21) == 42
     assert double.name == "double"
     assert (await double.run_async()).status is RunStatus.FAILED  # ctx * 2 on a RunContext
+
+
+async def test_a_caller_cancelled_while_waiting_for_a_slot_does_not_leak_it(
+    make_app: Any,
+) -> None:
+    app = make_app(max_concurrent_runs=1)
+    go = asyncio.Event()
+    started = asyncio.Event()
+
+    @app.job()
+    async def hold(ctx: RunContext) -> None:
+        started.set()
+        await go.wait()
+
+    @app.job()
+    async def quick(ctx: RunContext) -> None:
+        return None
+
+    async with app:
+        first = asyncio.create_task(app.run_async("hold"))
+        await started.wait()
+        waiting = asyncio.create_task(app.run_async("quick"))
+        await wait_until(lambda: len(_runner(app).in_flight) == 2, what="a run waiting")
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        go.set()
+        assert (await first).success
+        # The slot came back: a later run gets it.
+        later = await asyncio.wait_for(app.run_async("quick"), 30)
+    assert later.success
+    statuses = sorted(r.status.value for r in await app.history("quick"))
+    assert statuses == ["cancelled", "succeeded"]
+
+
+async def test_shutdown_cancels_a_run_still_waiting_for_its_slot(make_app: Any) -> None:
+    app = make_app(max_concurrent_runs=1, shutdown_grace=0.2)
+    started = asyncio.Event()
+
+    @app.job()
+    async def hold(ctx: RunContext) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    async with app:
+        first = asyncio.create_task(app.run_async("hold"))
+        await started.wait()
+        second = asyncio.create_task(app.run_async("hold"))
+        await wait_until(lambda: len(_runner(app).in_flight) == 2, what="a run waiting")
+    results = await asyncio.gather(first, second)
+    assert [r.status for r in results] == [RunStatus.CANCELLED] * 2
+    assert results[1].started_at is None and results[1].attempts == 0

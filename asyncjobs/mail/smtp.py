@@ -21,7 +21,7 @@ import asyncio
 import logging
 import ssl
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiosmtplib
 from pydantic import SecretStr
@@ -49,12 +49,74 @@ _IDLE_REUSE_SECONDS = 60.0
 #: One ``send`` (waiting for a connection, every attempt and backoff) is bounded
 #: by this many ``timeout``\ s.
 _OVERALL_TIMEOUTS = 3
+#: How long closing a connection may wait for the server's side of the TLS
+#: shutdown before the socket is closed regardless.
+_CLOSE_WAIT_SECONDS = 2.0
+
+
+class _Client(aiosmtplib.SMTP):
+    """``aiosmtplib.SMTP`` whose closing can be awaited until its socket is closed.
+
+    ``SMTP.close()`` (called by aiosmtplib itself too, after QUIT or a failed
+    connect) only starts closing: over TLS the transport first exchanges
+    close_notify with the server. A loop that ends before that finishes (the
+    CLI, the sync ``app.run``) leaves the socket open, reported as a
+    ResourceWarning when collected. So every transport this client closes is
+    remembered, and :meth:`wait_closed` waits for its socket to be closed.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._closing: list[asyncio.BaseTransport] = []
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self._closing.append(self.transport)
+        super().close()
+
+    async def wait_closed(self, grace: float) -> None:
+        """Close, and return once every socket this client opened is closed.
+
+        A transport still closing after ``grace`` seconds (a server that
+        never completes the TLS shutdown) is aborted rather than waited for.
+        """
+        self.close()
+        closing, self._closing = self._closing, []
+
+        def still_open() -> list[asyncio.BaseTransport]:
+            return [t for t in closing if _socket_open(t)]
+
+        try:
+            async with asyncio.timeout(grace):
+                # Polled: nothing signals that a transport's socket is closed
+                # (a failed STARTTLS handshake never calls connection_lost).
+                while still_open():  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            pass
+        finally:
+            for transport in still_open():
+                if isinstance(transport, asyncio.WriteTransport):
+                    transport.abort()
+                else:  # pragma: no cover - every TCP or TLS transport is a WriteTransport
+                    transport.close()
+        # An aborted transport closes its socket within a few loop iterations.
+        for _ in range(10):
+            if not still_open():
+                return
+            await asyncio.sleep(0)
+
+
+def _socket_open(transport: asyncio.BaseTransport) -> bool:
+    # A TLS transport reports the socket of the TCP transport under it.
+    sock = transport.get_extra_info("socket")
+    return sock is not None and sock.fileno() != -1
 
 
 class _Idle:
     __slots__ = ("client", "loop", "since")
 
-    def __init__(self, client: aiosmtplib.SMTP, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: _Client, loop: asyncio.AbstractEventLoop) -> None:
         self.client = client
         self.loop = loop
         self.since = loop.time()
@@ -138,6 +200,24 @@ class SmtpMailer(MessageMailer):
         except TimeoutError:
             raise MailError(f"{self._where}: gave up after {overall:g}s") from None
 
+    async def verify(self) -> None:
+        """Check the connection settings without sending anything.
+
+        Connects, secures the connection as ``security`` says (STARTTLS is
+        required when chosen, before anything else is sent), logs in when a
+        username is set, and says QUIT. Raises :class:`MailError`, whose
+        message never holds the password, when any step fails.
+        """
+        try:
+            client = await self._connect()
+            try:
+                await client.quit()
+            finally:
+                await self._close(client)
+        except Exception as exc:
+            _, reason = self._classify(exc)
+            raise MailError(f"{self._where}: {reason}") from None
+
     def _slots_for_loop(self) -> asyncio.Semaphore:
         # An asyncio.Semaphore binds to the first loop that waits on it; the sync
         # ``app.run`` shim may use a fresh loop per call, so keep one per loop.
@@ -168,23 +248,23 @@ class SmtpMailer(MessageMailer):
             )
         except BaseException:
             # After an error or a cancellation the session state is unknown.
-            client.close()
+            await self._close(client)
             raise
         self._idle.append(_Idle(client, asyncio.get_running_loop()))
 
-    async def _reuse(self) -> aiosmtplib.SMTP | None:
+    async def _reuse(self) -> _Client | None:
         loop = asyncio.get_running_loop()
         while self._idle:
             idle = self._idle.pop()
             if idle.loop is not loop or not idle.client.is_connected:
                 continue  # a connection from another (finished) loop cannot be used
             if loop.time() - idle.since > _IDLE_REUSE_SECONDS:
-                idle.client.close()
+                await self._close(idle.client)
                 continue
             try:
                 await idle.client.noop()
             except (aiosmtplib.SMTPException, OSError):
-                idle.client.close()
+                await self._close(idle.client)
                 continue
             return idle.client
         return None
@@ -202,9 +282,12 @@ class SmtpMailer(MessageMailer):
             context.load_verify_locations(cafile=self.ca_file)
         return context
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _close(self, client: _Client) -> None:
+        await client.wait_closed(min(self.timeout, _CLOSE_WAIT_SECONDS))
+
+    async def _connect(self) -> _Client:
         tls = await self._tls_context() if self.security != "none" else None
-        client = aiosmtplib.SMTP(
+        client = _Client(
             hostname=self.host,
             port=self.port,
             use_tls=self.security == "tls",
@@ -212,15 +295,15 @@ class SmtpMailer(MessageMailer):
             tls_context=tls,
             timeout=self.timeout,
         )
-        await client.connect()
         try:
+            await client.connect()
             if self.security == "starttls":
                 await client.ehlo()
                 if not client.supports_extension("starttls"):
                     raise MailError(
-                        f"{self._where} does not offer STARTTLS; refusing to continue without "
-                        "TLS (use smtp_security=tls for port 465, or none for a local relay "
-                        "without login)"
+                        f"{self._where}: the server does not offer STARTTLS; refusing to "
+                        "continue without TLS (use smtp_security=tls for port 465, or none for "
+                        "a local relay without login)"
                     )
                 await client.starttls(tls_context=tls)
             if self.username:
@@ -229,7 +312,7 @@ class SmtpMailer(MessageMailer):
                 password = self._password.get_secret_value() if self._password else ""
                 await client.login(self.username, password)
         except BaseException:
-            client.close()
+            await self._close(client)
             raise
         return client
 
@@ -282,7 +365,7 @@ class SmtpMailer(MessageMailer):
                         await item.client.quit()
                 except (aiosmtplib.SMTPException, OSError, TimeoutError):
                     pass
-            item.client.close()
+            await self._close(item.client)
 
 
 def _tls_error(exc: BaseException) -> ssl.SSLError | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import warnings
 
 import pytest
 from pydantic import SecretStr
@@ -88,14 +90,19 @@ async def test_untrusted_certificate_is_refused_and_not_retried(
     assert server.handler.received == []
 
 
+@pytest.mark.parametrize("call", ["send", "verify"])
 async def test_no_starttls_offered_never_sends_credentials(
-    smtp_servers: SmtpServerFactory,
+    smtp_servers: SmtpServerFactory, call: str
 ) -> None:
     # The server offers AUTH in clear text and no STARTTLS: a downgrade.
     server = smtp_servers.start("plain", auth=True)
     mailer = mailer_for(server, "starttls", username="user", password=SecretStr("s3cret-password"))
     with pytest.raises(MailError, match="does not offer STARTTLS") as info:
-        await mailer.send("a@example.com", "x", text="x")
+        if call == "send":
+            await mailer.send("a@example.com", "x", text="x")
+        else:
+            await mailer.verify()
+    assert str(info.value).count(f"{server.host}:{server.port}") == 1
     assert "s3cret-password" not in str(info.value)
     assert server.handler.logins == []
     assert server.handler.rcpt_commands == []
@@ -171,3 +178,64 @@ async def test_build_mailer_smtp_from_settings(smtp_servers: SmtpServerFactory) 
     async with mailer:
         await mailer.send("a@example.com", "from settings", text="x")
     assert [r.message["Subject"] for r in server.handler.received] == ["from settings"]
+
+
+async def test_verify_logs_in_over_starttls_without_sending(
+    smtp_servers: SmtpServerFactory,
+) -> None:
+    server = smtp_servers.start("starttls", auth=True)
+    mailer = mailer_for(server, "starttls", username="user", password=SecretStr("s3cret-password"))
+    await mailer.verify()
+    assert server.handler.logins == [("user", "s3cret-password")]
+    assert server.handler.rcpt_commands == [] and server.handler.data_commands == 0
+    assert server.handler.received == []
+
+
+async def test_verify_wrong_password_is_refused_promptly_without_the_password(
+    smtp_servers: SmtpServerFactory,
+) -> None:
+    server = smtp_servers.start("starttls", auth=True)
+    mailer = mailer_for(server, "starttls", username="user", password=SecretStr("wrong-sentinel"))
+    started = time.monotonic()
+    with pytest.raises(MailError, match=r"login refused \(535") as info:
+        await mailer.verify()
+    # The server answers 535 at once: the failure is not a timeout.
+    assert time.monotonic() - started < mailer.timeout / 2
+    assert str(info.value).startswith(f"SMTP server {server.host}:{server.port}: ")
+    assert "wrong-sentinel" not in str(info.value)
+    # aiosmtplib tries each AUTH mechanism the server offers (PLAIN, LOGIN).
+    assert set(server.handler.logins) == {("user", "wrong-sentinel")}
+
+
+@pytest.mark.parametrize("call", ["verify", "send"])
+@pytest.mark.parametrize("password", ["s3cret-password", "wrong"])
+def test_sockets_are_closed_before_returning(
+    smtp_servers: SmtpServerFactory, call: str, password: str
+) -> None:
+    # The loop is closed right after the call, as a CLI command or the sync
+    # app.run shim does: a TLS transport still closing would leave its socket
+    # open, on a refused login as after QUIT.
+    server = smtp_servers.start("starttls", auth=True)
+    mailer = mailer_for(server, "starttls", username="user", password=SecretStr(password))
+
+    async def attempt() -> None:
+        if call == "verify":
+            await mailer.verify()
+        else:
+            async with mailer:
+                await mailer.send("a@example.com", "x", text="x")
+
+    loop = asyncio.new_event_loop()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        try:
+            if password == "wrong":
+                with pytest.raises(MailError, match="login refused"):
+                    loop.run_until_complete(attempt())
+            else:
+                loop.run_until_complete(attempt())
+        finally:
+            loop.close()
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+    assert len(server.handler.received) == (call == "send" and password != "wrong")

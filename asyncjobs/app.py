@@ -313,11 +313,11 @@ class App:
                 ) from None
         if self._runtime is not None and self._loop is asyncio.get_running_loop():
             return await self._runtime.store.history(job, limit, status)
-        async with self._session(store_only=True):
+        async with self._session():
             return await self.store.history(job, limit, status)
 
     @asynccontextmanager
-    async def _session(self, store_only: bool = False) -> AsyncIterator[Runtime]:
+    async def _session(self) -> AsyncIterator[Runtime]:
         """A runtime for calls made while the app is not started (shared per loop)."""
         self.validate()
         loop = asyncio.get_running_loop()

@@ -400,6 +400,8 @@ class App:
                     name="asyncjobs-watchdog",
                 ),
             ]
+            for task in self._service_tasks:
+                task.add_done_callback(self._service_done)
         except BaseException:
             self._runtime = None
             self._loop = None
@@ -487,6 +489,11 @@ class App:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("scheduled run failed inside asyncjobs", exc_info=task.exception())
+
+    def _service_done(self, task: asyncio.Task[Any]) -> None:
+        # Catch-up, maintenance and the watchdog must not fail unseen.
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s stopped", task.get_name(), exc_info=task.exception())
 
     def _on_tick(self, definition: JobDefinition, scheduled_for: datetime) -> None:
         runtime = self._runtime

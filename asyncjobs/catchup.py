@@ -84,8 +84,13 @@ async def _settle(
     if len(missed) > MAX_MISSED_ROWS:
         unlisted += len(missed) - MAX_MISSED_ROWS
         missed = missed[-MAX_MISSED_ROWS:]
+    total = len(missed) + unlisted
     for index, tick in enumerate(missed):
         reason = "no process was running at this time"
         if index == 0 and unlisted:
             reason += f"; {unlisted} older missed tick(s) before it are not listed one by one"
-        await runner.record_missed(definition, tick, reason)
+        newest = index == len(missed) - 1
+        if newest and total > 1:
+            reason += f" ({total} ticks missed in this downtime)"
+        # One notification for the whole downtime, on its newest missed tick.
+        await runner.record_missed(definition, tick, reason, notify=newest)

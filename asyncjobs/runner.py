@@ -226,15 +226,24 @@ class Runner:
         return await self._run(definition, trigger, scheduled_for, run_id, True)
 
     async def record_missed(
-        self, definition: JobDefinition, scheduled_for: datetime, reason: str
+        self,
+        definition: JobDefinition,
+        scheduled_for: datetime,
+        reason: str,
+        *,
+        notify: bool = True,
     ) -> JobResult | None:
-        """Claim a tick that could not start in time and record it ``missed``."""
+        """Claim a tick that could not start in time and record it ``missed``.
+
+        ``notify=False`` records without notifying (catch-up notifies once for
+        a whole downtime, not once per missed tick).
+        """
         run_id = new_run_id()
         if not await self.store.claim_tick(definition.name, scheduled_for, run_id):
             return None
         log.warning("%s: tick %s missed: %s", definition.name, scheduled_for.isoformat(), reason)
         return await self.record_final(
-            definition, RunStatus.MISSED, scheduled_for, "schedule", reason, run_id
+            definition, RunStatus.MISSED, scheduled_for, "schedule", reason, run_id, notify=notify
         )
 
     async def record_final(
@@ -245,6 +254,8 @@ class Runner:
         trigger: Trigger,
         reason: str,
         run_id: str,
+        *,
+        notify: bool = True,
     ) -> JobResult:
         """Record a tick that did not run (``skipped``, ``missed``), notify, tell listeners."""
         now = _now()
@@ -257,7 +268,8 @@ class Runner:
             completed_at=now,
             error=reason,
         )
-        result = await self._notify(definition, result)
+        if notify:
+            result = await self._notify(definition, result)
         await self.store.add_result(result)
         await self._tell_listeners(result)
         return result

@@ -63,7 +63,7 @@ class JobOverride(BaseModel):
     jitter: str | float | None = None
     notify: NotifyPolicy | None = None
     notify_to: Annotated[list[str] | None, NoDecode] = None
-    heartbeat_url: str | None = None
+    heartbeat_url: str | None = Field(default=None, repr=False)  # the URL is the credential
 
     _split = field_validator("notify_to", mode="before")(split_addresses)
 

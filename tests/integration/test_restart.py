@@ -150,3 +150,24 @@ async def test_jitter_delays_the_start_but_keeps_the_tick(make_app: Any) -> None
 
 async def _noop(ctx: RunContext) -> None:
     return None
+
+
+async def test_a_long_downtime_sends_one_notification_not_one_per_tick(
+    settings_factory: Any,
+) -> None:
+    store = MemoryStore()
+    last = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=6)
+    assert await store.claim_tick("minutely", last, "00000000")
+    app = App(settings_factory(notify_to=["ops@example.com"]), store=store)
+    app.job("minutely", cron="* * * * *", catch_up=False)(_noop)
+    async with app:
+
+        async def recorded() -> bool:
+            return len(await app.history("minutely", status="missed")) >= 5
+
+        await wait_until(recorded, what="the missed ticks")
+    missed = await app.history("minutely", status="missed", limit=100)
+    outbox = app.mailer.outbox  # type: ignore[attr-defined]
+    assert len(outbox) == 1
+    assert "minutely" in outbox[0]["Subject"]
+    assert f"{len(missed)} ticks missed" in (missed[0].error or "")

@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import random
-import traceback as tb
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from time import monotonic
 from typing import TYPE_CHECKING, Any
@@ -36,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from asyncjobs.attempt import KILL_GRACE, Outcome, RunHandle, pause, run_attempt
 from asyncjobs.context import RunContext, current_run
 from asyncjobs.definition import JobDefinition
 from asyncjobs.limits import Limits
@@ -49,12 +47,10 @@ if TYPE_CHECKING:
     from asyncjobs.settings import Settings
     from asyncjobs.stores.base import Store
 
-__all__ = ("KILL_GRACE", "Listener", "RunHandle", "Runner", "new_run_id")
+__all__ = ("Listener", "Runner", "new_run_id")
 
 log = logging.getLogger("asyncjobs.runner")
 
-#: Seconds a cancelled job gets to stop before the runner stops waiting for it.
-KILL_GRACE = 1.0
 #: Longest pause between two attempts, whatever ``retry_delay`` and the count.
 MAX_RETRY_DELAY = 3600.0
 
@@ -68,88 +64,6 @@ def new_run_id() -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(eq=False, slots=True)
-class RunHandle:
-    """A run in flight: what shutdown and ``overlap="replace"`` use to stop it."""
-
-    definition: JobDefinition
-    run_id: str
-    trigger: Trigger
-    scheduled_for: datetime | None
-    stored: bool = False
-    lease_lost: bool = False
-    cancel_reason: str | None = None
-    job_task: asyncio.Task[Any] | None = None
-    waiter: asyncio.Future[None] | None = None
-    #: the task waiting for a concurrency slot, interrupted by :meth:`cancel`
-    slot_waiter: asyncio.Task[Any] | None = None
-    #: the attempt's deadline timer, then its kill-grace timer
-    timer: asyncio.TimerHandle | None = None
-    deadline_hit: bool = False
-
-    def cancel(self, reason: str) -> None:
-        """Stop the run; it is recorded ``cancelled`` with ``reason`` as its error."""
-        if self.cancel_reason is not None:
-            return
-        self.cancel_reason = reason
-        if self.slot_waiter is not None:
-            self.slot_waiter.cancel()
-        if self.job_task is not None and not self.job_task.done():
-            self.job_task.cancel()
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            # The job gets KILL_GRACE to honour the cancel; then we stop waiting.
-            loop = waiter.get_loop()
-            loop.call_later(KILL_GRACE, _release, waiter)
-            if self.job_task is None:
-                waiter.set_result(None)
-
-
-def _release(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
-
-
-def waiter_releaser(fut: asyncio.Future[None]) -> Callable[[object], None]:
-    """A done-callback that releases ``fut`` when the job task ends."""
-
-    def release(_task: object) -> None:
-        if not fut.done():
-            fut.set_result(None)
-
-    return release
-
-
-def _on_deadline(handle: RunHandle, task: asyncio.Task[Any], waiter: asyncio.Future[None]) -> None:
-    """The attempt's timeout: cancel the job, give it KILL_GRACE to stop."""
-    if task.done():
-        return
-    handle.deadline_hit = True
-    task.cancel()
-    handle.timer = waiter.get_loop().call_later(KILL_GRACE, _release, waiter)
-
-
-class _Outcome:
-    __slots__ = ("data", "error", "error_type", "status", "traceback")
-
-    def __init__(
-        self,
-        status: RunStatus,
-        data: dict[str, Any] | None = None,
-        exc: BaseException | None = None,
-        error: str | None = None,
-    ) -> None:
-        self.status = status
-        self.data = data
-        self.error = error
-        self.error_type: str | None = None
-        self.traceback: str | None = None
-        if exc is not None:
-            self.error = error or str(exc) or repr(exc)
-            self.error_type = type(exc).__name__
-            self.traceback = "".join(tb.format_exception(exc))
 
 
 class Runner:
@@ -321,14 +235,14 @@ class Runner:
         started_at: datetime | None = None
         t0 = 0.0
         attempts = 0
-        outcome: _Outcome
+        outcome: Outcome
         try:
             try:
                 slots = self.limits.for_job(definition.limiter)
                 acquired = await self._acquire(slots, handle)
                 try:
                     if handle.cancel_reason is not None:
-                        outcome = _Outcome(RunStatus.CANCELLED, error=handle.cancel_reason)
+                        outcome = Outcome(RunStatus.CANCELLED, error=handle.cancel_reason)
                     else:
                         started_at = _now()
                         t0 = monotonic()
@@ -354,7 +268,7 @@ class Runner:
                 await self._finish(
                     definition,
                     handle,
-                    _Outcome(RunStatus.CANCELLED, error=handle.cancel_reason),
+                    Outcome(RunStatus.CANCELLED, error=handle.cancel_reason),
                     started_at,
                     t0,
                     attempts,
@@ -413,12 +327,16 @@ class Runner:
 
     async def _attempts(
         self, definition: JobDefinition, ctx: RunContext, handle: RunHandle
-    ) -> tuple[_Outcome, int]:
+    ) -> tuple[Outcome, int]:
         attempt = 0
         while True:
             attempt += 1
             ctx.attempt = attempt
-            outcome = await self._attempt(definition, ctx, handle)
+            if definition.is_async and definition.instance is None:
+                job = definition.func(ctx)
+            else:
+                job = self._invoke(definition, ctx)
+            outcome = await run_attempt(job, definition.timeout, handle, self._orphans)
             if outcome.status in (RunStatus.SUCCEEDED, RunStatus.CANCELLED):
                 return outcome, attempt
             if attempt > definition.retries:
@@ -432,69 +350,8 @@ class Runner:
                 outcome.error,
                 delay,
             )
-            if await self._pause(delay, handle):
-                return _Outcome(RunStatus.CANCELLED, error=handle.cancel_reason), attempt
-
-    async def _pause(self, delay: float, handle: RunHandle) -> bool:
-        """Sleep between attempts; ``True`` when the run was cancelled meanwhile."""
-        loop = asyncio.get_running_loop()
-        handle.waiter = waiter = loop.create_future()
-        timer = loop.call_later(delay, _release, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            handle.waiter = None
-        return handle.cancel_reason is not None
-
-    async def _attempt(
-        self, definition: JobDefinition, ctx: RunContext, handle: RunHandle
-    ) -> _Outcome:
-        loop = asyncio.get_running_loop()
-        # The job runs in a task of its own, so that one that swallows
-        # cancellation cannot hold the runner: at the deadline the task is
-        # cancelled, and KILL_GRACE later the runner stops waiting for it.
-        if definition.is_async and definition.instance is None:
-            task = loop.create_task(definition.func(ctx))
-        else:
-            task = loop.create_task(self._invoke(definition, ctx))
-        handle.job_task = task
-        handle.deadline_hit = False
-        handle.waiter = waiter = loop.create_future()
-        task.add_done_callback(waiter_releaser(waiter))
-        handle.timer = loop.call_later(definition.timeout, _on_deadline, handle, task, waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            task.cancel()  # the caller gave up: the job must not run on unseen
-            raise
-        finally:
-            if handle.timer is not None:
-                handle.timer.cancel()
-                handle.timer = None
-            handle.waiter = None
-            handle.job_task = None
-        timed_out = handle.deadline_hit and handle.cancel_reason is None
-        if not task.done():
-            self._orphans.add(task)
-            task.add_done_callback(self._orphans.discard)
-            log.warning("job ignored cancellation; its task is left running")
-        elif not timed_out:
-            if task.cancelled():
-                return _Outcome(
-                    RunStatus.CANCELLED, error=handle.cancel_reason or "the job was cancelled"
-                )
-            exc = task.exception()
-            if exc is None:
-                return _Outcome(RunStatus.SUCCEEDED, data=_as_data(task.result()))
-            if handle.cancel_reason is None:
-                return _Outcome(RunStatus.FAILED, exc=exc)
-        if timed_out:
-            return _Outcome(
-                RunStatus.TIMED_OUT,
-                exc=TimeoutError(f"timed out after {definition.timeout:g}s"),
-            )
-        return _Outcome(RunStatus.CANCELLED, error=handle.cancel_reason)
+            if await pause(delay, handle):
+                return Outcome(RunStatus.CANCELLED, error=handle.cancel_reason), attempt
 
     async def _invoke(self, definition: JobDefinition, ctx: RunContext) -> Any:
         """Class jobs (lazy setup) and thread jobs; plain coroutines run directly."""
@@ -534,7 +391,7 @@ class Runner:
         self,
         definition: JobDefinition,
         handle: RunHandle,
-        outcome: _Outcome,
+        outcome: Outcome,
         started_at: datetime | None,
         t0: float,
         attempts: int,
@@ -640,15 +497,3 @@ class Runner:
                 await asyncio.wait_for(self.idle.wait(), timeout=KILL_GRACE + 5.0)
             except TimeoutError:
                 log.error("runs still in flight after shutdown: %s", sorted(self.in_flight))
-
-
-def _as_data(value: Any) -> dict[str, Any] | None:
-    """The job's return value as the JSON-safe ``data`` dict of its result."""
-    if value is None:
-        return None
-    data: dict[str, Any] = value if isinstance(value, dict) else {"value": value}
-    try:
-        json.dumps(data)
-        return data
-    except (TypeError, ValueError):
-        return dict(json.loads(json.dumps(data, default=str)))

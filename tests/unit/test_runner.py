@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from asyncjobs import App, RunContext, RunStatus
-from asyncjobs.runner import KILL_GRACE
+from asyncjobs.attempt import KILL_GRACE
 from tests.helpers import Gauge, wait_until
 
 

@@ -326,7 +326,7 @@ class App:
             runtime = Runtime(
                 self.settings, self.store, self.mailer, self._listeners, self._limiters
             )
-            await runtime.__aenter__()
+            await runtime.open()
             entry = (runtime, 0)
         runtime, users = entry
         self._sessions[loop] = (runtime, users + 1)
@@ -337,7 +337,7 @@ class App:
             if users <= 1:
                 del self._sessions[loop]
                 await runtime.runner.teardown_jobs(self._definitions)
-                await runtime.__aexit__(None, None, None)
+                await runtime.aclose()
             else:
                 self._sessions[loop] = (runtime, users - 1)
 

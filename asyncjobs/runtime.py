@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from asyncjobs.http import build_http_client
 from asyncjobs.limits import Limits
 from asyncjobs.mail.base import Mailer
+from asyncjobs.resource import AsyncResource
 from asyncjobs.runner import Listener, Runner
 from asyncjobs.settings import Settings
 from asyncjobs.stores.base import Store
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ("Runtime",)
 
 
-class Runtime:
+class Runtime(AsyncResource):
     """Store, HTTP client, mailer, notifier, limits and runner for one session."""
 
     def __init__(
@@ -59,15 +59,20 @@ class Runtime:
     def _get_mailer(self) -> Mailer:
         return self.mailer
 
-    async def __aenter__(self) -> Self:
-        stack = self._stack
-        await stack.enter_async_context(self.store)
-        stack.push_async_callback(self._close_http)
-        stack.push_async_callback(self.mailer.aclose)
+    async def open(self) -> None:
+        """Open the store and set up the notifier and runner."""
         from asyncjobs.notifications import build_notifier  # only when a run can happen
 
-        notifier = build_notifier(self.settings, self._get_http, self._get_mailer)
-        stack.push_async_callback(notifier.aclose)
+        stack = self._stack
+        await stack.enter_async_context(self.store)
+        try:
+            stack.push_async_callback(self._close_http)
+            stack.push_async_callback(self.mailer.aclose)
+            notifier = build_notifier(self.settings, self._get_http, self._get_mailer)
+            stack.push_async_callback(notifier.aclose)
+        except BaseException:
+            await stack.aclose()  # the store is open: close it before raising
+            raise
         self.runner = Runner(
             settings=self.settings,
             store=self.store,
@@ -77,14 +82,9 @@ class Runtime:
             http=self._get_http,
             mailer=self._get_mailer,
         )
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """Close everything opened, in reverse order."""
         await self._stack.aclose()
 
     async def _close_http(self) -> None:

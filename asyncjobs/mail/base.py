@@ -6,10 +6,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from asyncjobs.exceptions import AsyncJobsError
+from asyncjobs.resource import AsyncResource
 
 __all__ = ("Attachment", "MailError", "Mailer")
 
@@ -21,19 +20,8 @@ class MailError(AsyncJobsError):
     """A message could not be sent (the message says why; never a secret)."""
 
 
-class Mailer(ABC):
+class Mailer(AsyncResource, ABC):
     """Sends email. Use as ``async with mailer:`` or call :meth:`aclose`."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     @abstractmethod
     async def send(
@@ -48,6 +36,3 @@ class Mailer(ABC):
         attachments: Sequence[Attachment] | None = None,
     ) -> EmailMessage:
         """Build and send one message; return it. Raises :class:`MailError`."""
-
-    async def aclose(self) -> None:  # noqa: B027 - optional hook
-        """Close connections; the default has none."""

@@ -29,10 +29,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 from datetime import datetime
-from types import TracebackType
-from typing import Self
 
 from asyncjobs.exceptions import AsyncJobsError
+from asyncjobs.resource import AsyncResource
 from asyncjobs.result import JobResult, RunStatus
 
 __all__ = ("Store", "StoreError")
@@ -42,25 +41,13 @@ class StoreError(AsyncJobsError):
     """A store operation failed (connection lost, database error)."""
 
 
-class Store(ABC):
+class Store(AsyncResource, ABC):
     """Abstract run-history store; use as ``async with store:``."""
 
     __slots__ = ()
 
     #: True when other processes may share this store (SQLite file, PostgreSQL).
     shared: bool = False
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     @abstractmethod
     async def open(self) -> None:

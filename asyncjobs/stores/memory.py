@@ -1,7 +1,9 @@
 """``MemoryStore``: the store for tests and for ``store_url="memory://"``.
 
 Shipped as a feature, like httpx's ``MockTransport``: it keeps the full
-contract of :class:`~asyncjobs.stores.base.Store` inside one process.
+contract of :class:`~asyncjobs.stores.base.Store` inside one process, and
+keeps results as the SQL stores do (oversized values cut, times in UTC), so a
+test reads back what production would.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime
 
 from asyncjobs.result import JobResult, RunStatus
 from asyncjobs.stores.base import Store
+from asyncjobs.stores.sql import bounded
 
 __all__ = ("MemoryStore",)
 
@@ -51,7 +54,7 @@ class MemoryStore(Store):
         return self._last_tick.get(job)
 
     async def start_run(self, result: JobResult, lease_expires_at: datetime) -> None:
-        self._rows[result.run_id] = result
+        self._rows[result.run_id] = bounded(result)
         self._leases[result.run_id] = lease_expires_at
         self._trim()
 
@@ -67,11 +70,11 @@ class MemoryStore(Store):
     async def finish_run(self, result: JobResult) -> bool:
         if self._leases.pop(result.run_id, None) is None:
             return False
-        self._rows[result.run_id] = result
+        self._rows[result.run_id] = bounded(result)
         return True
 
     async def add_result(self, result: JobResult) -> None:
-        self._rows[result.run_id] = result
+        self._rows[result.run_id] = bounded(result)
         self._trim()
 
     async def history(

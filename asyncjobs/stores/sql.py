@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic_core import to_json
@@ -28,6 +28,7 @@ __all__ = (
     "MAX_DATA_BYTES",
     "MAX_TEXT_CHARS",
     "PREVIEW_CHARS",
+    "bounded",
     "encode_data",
     "result_to_row",
     "row_to_result",
@@ -142,3 +143,25 @@ def row_to_result(row: Sequence[Any], time: Callable[[Any], datetime]) -> JobRes
     notes = fields["notifications"]
     fields["notifications"] = [] if notes is None else json.loads(notes)
     return JobResult.model_validate(fields)
+
+
+def bounded(result: JobResult) -> JobResult:
+    """``result`` as a store keeps it: oversized values cut, times in UTC.
+
+    For stores that keep objects rather than rows (``MemoryStore``), so that
+    what a test reads back is what SQLite or PostgreSQL would give.
+    """
+    changes: dict[str, Any] = {}
+    if result.data is not None:
+        text = encode_data(result.data)
+        if text is not None and text.startswith('{"_truncated"'):
+            changes["data"] = json.loads(text)
+    for name in ("error", "traceback"):
+        value = getattr(result, name)
+        if value is not None and len(value) > MAX_TEXT_CHARS:
+            changes[name] = truncate_text(value)
+    for name in ("scheduled_for", "started_at", "completed_at"):
+        value = getattr(result, name)
+        if value is not None and value.utcoffset() != timedelta(0):
+            changes[name] = utc(value)
+    return result.model_copy(update=changes) if changes else result

@@ -226,31 +226,31 @@ async def test_prune_deletes_old_final_rows_only(store: Store) -> None:
     assert not await store.claim_tick("report", T0, new_id())
 
 
-# -- what only the SQL stores do ---------------------------------------------------
+# -- bounded values and UTC times (MemoryStore keeps them as the SQL stores do) ------
 
 
-async def test_large_data_is_replaced_by_a_marker(sql_store: Store) -> None:
+async def test_large_data_is_replaced_by_a_marker(store: Store) -> None:
     big = result(status=RunStatus.SUCCEEDED, data={"blob": "x" * (MAX_DATA_BYTES + 10)})
     small = result(status=RunStatus.SUCCEEDED, data={"blob": "x" * 1000})
-    await sql_store.add_result(big)
-    await sql_store.add_result(small)
+    await store.add_result(big)
+    await store.add_result(small)
 
-    stored = await sql_store.get_run(big.run_id)
+    stored = await store.get_run(big.run_id)
     assert stored is not None and stored.data is not None
     assert stored.data["_truncated"] is True
     assert stored.data["size"] > MAX_DATA_BYTES
     assert stored.data["preview"].startswith('{"blob":"xxx')
     assert len(stored.data["preview"]) <= 1024
-    assert await sql_store.get_run(small.run_id) == small
+    assert await store.get_run(small.run_id) == small
 
 
-async def test_long_tracebacks_and_errors_are_cut_with_a_marker(sql_store: Store) -> None:
+async def test_long_tracebacks_and_errors_are_cut_with_a_marker(store: Store) -> None:
     lines = [f'  File "job.py", line {i}, in step\n' for i in range(2000)]
     traceback = "Traceback (most recent call last):\n" + "".join(lines) + "ValueError: the end\n"
     failed = result(status=RunStatus.FAILED, traceback=traceback, error="e" * (MAX_TEXT_CHARS * 2))
-    await sql_store.add_result(failed)
+    await store.add_result(failed)
 
-    stored = await sql_store.get_run(failed.run_id)
+    stored = await store.get_run(failed.run_id)
     assert stored is not None and stored.traceback is not None and stored.error is not None
     assert len(stored.traceback) <= MAX_TEXT_CHARS
     assert "... [truncated" in stored.traceback
@@ -259,11 +259,11 @@ async def test_long_tracebacks_and_errors_are_cut_with_a_marker(sql_store: Store
     assert len(stored.error) <= MAX_TEXT_CHARS and "... [truncated" in stored.error
 
 
-async def test_times_come_back_in_utc(sql_store: Store) -> None:
+async def test_times_come_back_in_utc(store: Store) -> None:
     tz = timezone(timedelta(hours=-5))
     row = result(status=RunStatus.SUCCEEDED, started_at=T0.astimezone(tz))
-    await sql_store.add_result(row)
-    stored = await sql_store.get_run(row.run_id)
+    await store.add_result(row)
+    stored = await store.get_run(row.run_id)
     assert stored is not None and stored.started_at == T0
     assert stored.started_at.tzinfo is not None and stored.started_at.utcoffset() == timedelta(0)
 

@@ -249,3 +249,48 @@ async def test_watchdog_names_the_run_that_blocked_the_loop(
         await wait_until(warned, what="the watchdog warning")
     [record] = [r for r in caplog.records if "blocked" in r.getMessage()]
     assert f"blocker:{result.run_id}" in record.getMessage()
+
+
+async def test_overlap_policies_with_the_real_scheduler(make_app: Any) -> None:
+    from tests.helpers import Gauge
+
+    app = make_app(max_concurrent_runs=50, shutdown_grace=0.5)
+    gauges = {"queued": Gauge(), "allowed": Gauge()}
+    release = asyncio.Event()
+
+    @app.job(every=0.2, overlap="queue")
+    async def queued(ctx: RunContext) -> None:
+        with gauges["queued"]:
+            await asyncio.sleep(0.35)
+
+    @app.job(every=0.2, overlap="allow", max_instances=2)
+    async def allowed(ctx: RunContext) -> None:
+        with gauges["allowed"]:
+            await release.wait()
+
+    @app.job(every=0.2, overlap="replace")
+    async def replaced(ctx: RunContext) -> None:
+        await asyncio.Event().wait()
+
+    async def statuses(job: str) -> list[RunStatus]:
+        return [r.status for r in await app.history(job, limit=1000)]
+
+    async def enough() -> bool:
+        q, a, r = [await statuses(n) for n in ("queued", "allowed", "replaced")]
+        return (
+            q.count(RunStatus.SUCCEEDED) >= 2
+            and RunStatus.SKIPPED in q
+            and RunStatus.SKIPPED in a
+            and r.count(RunStatus.CANCELLED) >= 2
+        )
+
+    async with app:
+        await wait_until(enough, what="each policy to show")
+        release.set()
+    # queue: one at a time, in tick order; allow: never more than max_instances.
+    assert gauges["queued"].peak == 1
+    assert gauges["allowed"].peak == 2
+    done = [r for r in await app.history("queued", limit=1000) if r.status is RunStatus.SUCCEEDED]
+    assert [r.scheduled_for for r in done] == sorted((r.scheduled_for for r in done), reverse=True)
+    cancelled = [r for r in await app.history("replaced", limit=1000) if r.error]
+    assert any("replaced by run" in (r.error or "") for r in cancelled)

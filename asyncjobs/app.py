@@ -21,6 +21,7 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Self, TypeVar, overload
@@ -56,6 +57,7 @@ log = logging.getLogger("asyncjobs")
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class JobHandle(Generic[P, R]):
@@ -89,6 +91,15 @@ class JobHandle(Generic[P, R]):
         return f"<JobHandle {self.name!r} {self.definition.describe_schedule()}>"
 
 
+@dataclass(eq=False, slots=True)
+class _Session:
+    """A runtime shared by the calls made in one loop while the app is not started."""
+
+    runtime: Runtime
+    opened: asyncio.Future[None]
+    users: int = 0
+
+
 class App:
     """The job registry plus the lifecycle: settings, store, scheduler, runner, mailer.
 
@@ -113,7 +124,7 @@ class App:
         self._stack: AsyncExitStack | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._service_tasks: list[asyncio.Task[Any]] = []
-        self._sessions: dict[asyncio.AbstractEventLoop, tuple[Runtime, int]] = {}
+        self._sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
         self._session_lock = threading.Lock()
 
     # ------------------------------------------------------------------ registry
@@ -263,14 +274,14 @@ class App:
         if runtime is not None:
             if self._loop is loop:
                 return await runtime.runner.run_manual(definition, notify=notify)
-            assert self._loop is not None
-            future = asyncio.run_coroutine_threadsafe(
-                self.run_async(name, notify=notify), self._loop
-            )
-            result: JobResult = await asyncio.wrap_future(future)
-            return result
+            return await self._in_app_loop(self.run_async(name, notify=notify))
         async with self._session() as session:
             return await session.runner.run_manual(definition, notify=notify)
+
+    async def _in_app_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` in the loop the app serves in (called from another loop)."""
+        assert self._loop is not None
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
     def run(self, name: str, *, notify: bool = True) -> JobResult:
         """Run job ``name`` from synchronous code and return its result.
@@ -311,35 +322,48 @@ class App:
                 raise ConfigError(
                     f"must be one of {allowed}, got {status!r}", field="status"
                 ) from None
-        if self._runtime is not None and self._loop is asyncio.get_running_loop():
-            return await self._runtime.store.history(job, limit, status)
+        runtime = self._runtime
+        if runtime is not None:
+            if self._loop is asyncio.get_running_loop():
+                return await runtime.store.history(job, limit, status)
+            return await self._in_app_loop(self.history(job, limit, status))
         async with self._session():
             return await self.store.history(job, limit, status)
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[Runtime]:
-        """A runtime for calls made while the app is not started (shared per loop)."""
+        """A runtime for calls made while the app is not started.
+
+        Concurrent calls in one loop share one runtime (one open store); the
+        last to leave closes it.
+        """
         self.validate()
         loop = asyncio.get_running_loop()
-        entry = self._sessions.get(loop)
-        if entry is None:
+        session = self._sessions.get(loop)
+        if session is None:
             runtime = Runtime(
                 self.settings, self.store, self.mailer, self._listeners, self._limiters
             )
-            await runtime.open()
-            entry = (runtime, 0)
-        runtime, users = entry
-        self._sessions[loop] = (runtime, users + 1)
-        try:
-            yield runtime
-        finally:
-            runtime, users = self._sessions[loop]
-            if users <= 1:
+            session = self._sessions[loop] = _Session(runtime, loop.create_future())
+            try:
+                await runtime.open()
+            except BaseException as exc:
                 del self._sessions[loop]
-                await runtime.runner.teardown_jobs(self._definitions)
-                await runtime.aclose()
-            else:
-                self._sessions[loop] = (runtime, users - 1)
+                session.opened.set_exception(exc)
+                session.opened.exception()  # retrieved: the opener raises it below
+                raise
+            session.opened.set_result(None)
+        else:
+            await asyncio.shield(session.opened)
+        session.users += 1
+        try:
+            yield session.runtime
+        finally:
+            session.users -= 1
+            if session.users == 0:
+                del self._sessions[loop]
+                await session.runtime.runner.teardown_jobs(self._definitions)
+                await session.runtime.aclose()
 
     # ------------------------------------------------------------------ lifecycle
 

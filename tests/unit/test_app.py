@@ -182,3 +182,53 @@ def test_names_are_refused_when_empty_or_equal_but_for_case(make_app: Any) -> No
         app.job("")(lambda ctx: None)
     with pytest.raises(ConfigError, match=r"^job 'Report': name: a job with this name"):
         app.job("Report")(lambda ctx: None)
+
+
+async def test_concurrent_runs_outside_a_started_app_share_one_store(
+    settings_factory: Any, tmp_path: Any
+) -> None:
+    app = App(settings_factory(store_url=f"sqlite:///{tmp_path / 'runs.db'}"))
+
+    @app.job()
+    async def job(ctx: RunContext) -> dict[str, int]:
+        await asyncio.sleep(0.02)
+        return {"ok": 1}
+
+    results = await asyncio.gather(*(app.run_async("job") for _ in range(5)))
+    assert all(r.success for r in results)
+    assert len(await app.history()) == 5
+
+
+def test_history_and_run_from_another_thread_go_to_the_serving_loop(
+    settings_factory: Any, tmp_path: Any
+) -> None:
+    app = App(settings_factory(store_url=f"sqlite:///{tmp_path / 'runs.db'}"))
+    serving = threading.Event()
+    stop = threading.Event()
+
+    @app.job()
+    async def job(ctx: RunContext) -> None:
+        return None
+
+    def serve() -> None:
+        async def main() -> None:
+            async with app:
+                serving.set()
+                await asyncio.to_thread(stop.wait)
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        assert serving.wait(30)
+
+        async def from_another_loop() -> list[str]:
+            result = await app.run_async("job")
+            return [r.run_id for r in await app.history("job")] + [result.run_id]
+
+        ids = asyncio.run(from_another_loop())
+    finally:
+        stop.set()
+        thread.join(30)
+    assert ids[0] == ids[-1] and len(ids) == 2

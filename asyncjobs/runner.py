@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
 import random
@@ -361,7 +362,12 @@ class Runner:
             return await definition.func(ctx)
         # A thread cannot be killed: when the task is cancelled at the deadline,
         # anyio abandons the thread, which is left to finish on its own.
-        return await anyio.to_thread.run_sync(definition.func, ctx, abandon_on_cancel=True)
+        value = await anyio.to_thread.run_sync(definition.func, ctx, abandon_on_cancel=True)
+        if inspect.isawaitable(value):
+            # A plain callable that returns a coroutine (a lambda, a wrapper):
+            # the work is the coroutine, so it runs here, in the loop.
+            value = await value
+        return value
 
     async def _ensure_setup(self, definition: JobDefinition) -> None:
         name = definition.name

@@ -547,3 +547,14 @@ async def test_shutdown_cancels_a_run_still_waiting_for_its_slot(make_app: Any) 
     results = await asyncio.gather(first, second)
     assert [r.status for r in results] == [RunStatus.CANCELLED] * 2
     assert results[1].started_at is None and results[1].attempts == 0
+
+
+async def test_a_plain_callable_returning_a_coroutine_is_awaited(make_app: Any) -> None:
+    app = make_app()
+
+    async def work(ctx: RunContext) -> dict[str, str]:
+        return {"job": ctx.job}
+
+    app.job("wrapped")(lambda ctx: work(ctx))
+    result = await app.run_async("wrapped")
+    assert result.status is RunStatus.SUCCEEDED and result.data == {"job": "wrapped"}

@@ -85,8 +85,11 @@ class Settings(BaseSettings):
 
     app: str | None = Field(default=None, description="MODULE:ATTR of the App to serve")
     timezone: str = Field(default="UTC", description="IANA zone for schedules without their own")
-    store_url: SecretStr = Field(
-        default=SecretStr("sqlite:///asyncjobs.db"),
+    # A plain str (Settings(store_url="memory://") type-checks), kept out of
+    # reprs because a PostgreSQL URL may carry a password; shown redacted.
+    store_url: str = Field(
+        default="sqlite:///asyncjobs.db",
+        repr=False,
         description="run history: memory://, sqlite:///path, postgresql://...",
     )
     misfire_grace_time: float = Field(default=300.0, gt=0)
@@ -168,8 +171,8 @@ class Settings(BaseSettings):
 
     @property
     def store_url_value(self) -> str:
-        """The store URL in clear, for the store factory only."""
-        return self.store_url.get_secret_value()
+        """The store URL in clear, for the store factory only (display it redacted)."""
+        return self.store_url
 
 
 def load_settings(**values: Any) -> Settings:

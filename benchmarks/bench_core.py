@@ -56,7 +56,7 @@ LATENESS_P99_MAX_DIFF_MS = 2.0
 
 
 def _settings(max_concurrent_runs: int = 100) -> Settings:
-    return Settings(  # type: ignore[arg-type]
+    return Settings(
         store_url="memory://", mail_backend="memory", max_concurrent_runs=max_concurrent_runs
     )
 

@@ -34,16 +34,17 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from asyncjobs.result import JobResult, RunStatus
 from asyncjobs.stores import MemoryStore, Store, open_store
 
-RunFn = Callable[[Store, str], Awaitable[None]]
+RunFn = Callable[[Store, str], Coroutine[Any, Any, None]]
 StoreFactory = Callable[[], Store]
 TARGETS = {"sqlite": 1 / 3, "postgres": 1 / 5}
 

@@ -23,7 +23,7 @@ from asyncjobs import App, JobResult, RunContext, Settings
 
 def build_app() -> App:
     """The application's jobs, registered on one :class:`App`."""
-    app = App(Settings(store_url="memory://", mail_backend="console"))  # type: ignore[arg-type]
+    app = App(Settings(store_url="memory://", mail_backend="console"))
 
     @app.job(every="2s", timeout=10)
     async def heartbeat(ctx: RunContext) -> dict[str, str]:

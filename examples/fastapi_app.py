@@ -23,7 +23,7 @@ from asyncjobs import App, RunContext, Settings, UnknownJobError
 
 # Memory keeps the example self-contained; a real service keeps the default
 # sqlite:///asyncjobs.db, or PostgreSQL when it runs several replicas.
-app = App(Settings(store_url="memory://", mail_backend="memory"))  # type: ignore[arg-type]
+app = App(Settings(store_url="memory://", mail_backend="memory"))
 
 
 @app.job(every="5m", timeout=60)

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Self, TypeVar, overload
 
-from asyncjobs.catchup import catch_up
 from asyncjobs.definition import (
     Job,
     JobDefinition,
@@ -39,17 +37,16 @@ from asyncjobs.exceptions import ConfigError, UnknownJobError
 from asyncjobs.limits import validate_limiter
 from asyncjobs.logs import install_record_factory
 from asyncjobs.mail.base import Mailer
-from asyncjobs.maintenance import Maintenance
 from asyncjobs.result import JobResult, RunStatus
 from asyncjobs.runner import Listener
 from asyncjobs.runtime import Runtime
+from asyncjobs.service import Service
 from asyncjobs.settings import Settings, load_settings
 from asyncjobs.stores.base import Store
 from asyncjobs.triggers import At, build_trigger, next_fire_time
-from asyncjobs.watchdog import watch_loop_lag
 
 if TYPE_CHECKING:
-    from asyncjobs.scheduler import Scheduler
+    pass
 
 __all__ = ("App", "JobHandle")
 
@@ -118,12 +115,7 @@ class App:
         self._listeners: list[Listener] = []
         self._store = store
         self._mailer: Mailer | None = None
-        self._runtime: Runtime | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._scheduler: Scheduler | None = None
-        self._stack: AsyncExitStack | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._service_tasks: list[asyncio.Task[Any]] = []
+        self._service: Service | None = None
         self._sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
         self._session_lock = threading.Lock()
 
@@ -174,7 +166,7 @@ class App:
         # Overrides match names case-insensitively, so names must differ by more than case.
         if name.lower() in self._folded_names:
             raise ConfigError("a job with this name is already defined", job=name, field="name")
-        if self._runtime is not None:
+        if self._service is not None:
             raise ConfigError(
                 "jobs cannot be added while the app is running", job=name, field="name"
             )
@@ -218,7 +210,7 @@ class App:
     @property
     def running(self) -> bool:
         """True while the app is started (``async with app:`` or ``serve``)."""
-        return self._runtime is not None
+        return self._service is not None
 
     def validate(self) -> None:
         """Check what can only be checked once every job is defined.
@@ -249,8 +241,8 @@ class App:
     def next_run_time(self, name: str) -> datetime | None:
         """The next scheduled tick of ``name`` (aware UTC), or ``None`` (manual, disabled, done)."""
         definition = self._get(name)
-        if self._scheduler is not None and self._scheduler.running:
-            return self._scheduler.next_run_time(name)
+        if self._service is not None:
+            return self._service.next_run_time(name)
         if not definition.scheduled or definition.schedule is None:
             return None
         now = datetime.now(UTC)
@@ -269,19 +261,19 @@ class App:
         closes it afterwards. ``notify=False`` sends no notifications.
         """
         definition = self._get(name)
-        loop = asyncio.get_running_loop()
-        runtime = self._runtime
-        if runtime is not None:
-            if self._loop is loop:
-                return await runtime.runner.run_manual(definition, notify=notify)
+        service = self._service
+        if service is not None:
+            if service.loop is asyncio.get_running_loop():
+                return await service.runtime.runner.run_manual(definition, notify=notify)
             return await self._in_app_loop(self.run_async(name, notify=notify))
         async with self._session() as session:
             return await session.runner.run_manual(definition, notify=notify)
 
     async def _in_app_loop(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` in the loop the app serves in (called from another loop)."""
-        assert self._loop is not None
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+        assert self._service is not None
+        loop = self._service.loop
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
     def run(self, name: str, *, notify: bool = True) -> JobResult:
         """Run job ``name`` from synchronous code and return its result.
@@ -301,10 +293,10 @@ class App:
                 f"use 'await app.run_async({name!r})' instead"
             )
         self._get(name)
-        loop = self._loop
-        if self._runtime is not None and loop is not None and loop.is_running():
+        service = self._service
+        if service is not None and service.loop.is_running():
             return asyncio.run_coroutine_threadsafe(
-                self.run_async(name, notify=notify), loop
+                self.run_async(name, notify=notify), service.loop
             ).result()
         return asyncio.run(self.run_async(name, notify=notify))
 
@@ -322,10 +314,10 @@ class App:
                 raise ConfigError(
                     f"must be one of {allowed}, got {status!r}", field="status"
                 ) from None
-        runtime = self._runtime
-        if runtime is not None:
-            if self._loop is asyncio.get_running_loop():
-                return await runtime.store.history(job, limit, status)
+        service = self._service
+        if service is not None:
+            if service.loop is asyncio.get_running_loop():
+                return await service.runtime.store.history(job, limit, status)
             return await self._in_app_loop(self.history(job, limit, status))
         async with self._session():
             return await self.store.history(job, limit, status)
@@ -381,92 +373,30 @@ class App:
 
     async def start(self) -> None:
         """Open the store, recover abandoned runs, catch up and start the scheduler."""
-        if self._runtime is not None:
+        if self._service is not None:
             raise RuntimeError("the app is already started")
         self.validate()
-        loop = asyncio.get_running_loop()
-        stack = AsyncExitStack()
-        runtime = await stack.enter_async_context(
-            Runtime(self.settings, self.store, self.mailer, self._listeners, self._limiters)
-        )
-        try:
-            maintenance = Maintenance(runtime.runner, self._definitions)
-            await maintenance.reap()
-            self._loop = loop
-            self._runtime = runtime
-            self._stack = stack
-            # Imported here: APScheduler's scheduler pulls in multiprocessing, and
-            # list/history/trigger never start one (cold start of the CLI).
-            from asyncjobs.scheduler import Scheduler
-
-            scheduler = Scheduler(
-                on_tick=self._on_tick,
-                on_missed=self._on_missed,
-                misfire_grace_time=self.settings.misfire_grace_time,
-            )
-            now = datetime.now(UTC)
-            scheduler.start(self._definitions.values(), now)
-            self._scheduler = scheduler
-            self._service_tasks = [
-                loop.create_task(
-                    catch_up(
-                        runtime.runner,
-                        list(self._definitions.values()),
-                        now,
-                        self.settings.misfire_grace_time,
-                        self._spawn,
-                    ),
-                    name="asyncjobs-catch-up",
-                ),
-                loop.create_task(maintenance.serve(), name="asyncjobs-maintenance"),
-                loop.create_task(
-                    watch_loop_lag(self.settings.loop_lag_warning, self._runs_in_flight),
-                    name="asyncjobs-watchdog",
-                ),
-            ]
-            for task in self._service_tasks:
-                task.add_done_callback(self._service_done)
-        except BaseException:
-            self._runtime = None
-            self._loop = None
-            await stack.aclose()
-            raise
+        runtime = Runtime(self.settings, self.store, self.mailer, self._listeners, self._limiters)
+        service = Service(self.settings, self._definitions, runtime)
+        await service.start()
+        self._service = service
         log.info("asyncjobs started with %d job(s)", len(self._definitions))
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop scheduling, drain runs up to ``shutdown_grace``, cancel the rest, close."""
-        runtime, stack = self._runtime, self._stack
-        if runtime is None or stack is None:
+        service = self._service
+        if service is None:
             return
-        grace = self.settings.shutdown_grace if grace is None else grace
-        if self._scheduler is not None:
-            self._scheduler.shutdown()
-            self._scheduler = None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
         try:
-            if self._tasks:
-                await asyncio.wait(set(self._tasks), timeout=grace)
-            await runtime.runner.drain(max(0.0, deadline - loop.time()), grace)
-            for task in list(self._tasks):
-                task.cancel()
-            for task in self._service_tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, *self._service_tasks, return_exceptions=True)
-            await runtime.runner.teardown_jobs(self._definitions)
+            await service.stop(self.settings.shutdown_grace if grace is None else grace)
         finally:
-            self._service_tasks = []
-            self._runtime = None
-            self._stack = None
-            self._loop = None
-            await stack.aclose()
+            self._service = None
             log.info("asyncjobs stopped")
 
     def cancel_running(self, reason: str = "shutdown forced") -> None:
         """Cancel every run in flight now (a second Ctrl-C); they are recorded ``cancelled``."""
-        if self._runtime is not None:
-            for handle in list(self._runtime.runner.in_flight.values()):
-                handle.cancel(reason)
+        if self._service is not None:
+            self._service.cancel_running(reason)
 
     async def serve(self) -> None:
         """Run until cancelled or until SIGINT/SIGTERM, then drain and stop.
@@ -500,47 +430,6 @@ class App:
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
-
-    # ------------------------------------------------------------------ scheduler callbacks
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("scheduled run failed inside asyncjobs", exc_info=task.exception())
-
-    def _service_done(self, task: asyncio.Task[Any]) -> None:
-        # Catch-up, maintenance and the watchdog must not fail unseen.
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s stopped", task.get_name(), exc_info=task.exception())
-
-    def _on_tick(self, definition: JobDefinition, scheduled_for: datetime) -> None:
-        runtime = self._runtime
-        if runtime is None:
-            return
-        if definition.jitter:
-            self._spawn(self._jittered(runtime, definition, scheduled_for))
-        else:
-            self._spawn(runtime.runner.run_tick(definition, scheduled_for))
-
-    async def _jittered(
-        self, runtime: Runtime, definition: JobDefinition, scheduled_for: datetime
-    ) -> None:
-        assert definition.jitter is not None
-        await asyncio.sleep(random.uniform(0, definition.jitter))
-        await runtime.runner.run_tick(definition, scheduled_for)
-
-    def _on_missed(self, definition: JobDefinition, scheduled_for: datetime, reason: str) -> None:
-        if self._runtime is not None:
-            self._spawn(self._runtime.runner.record_missed(definition, scheduled_for, reason))
-
-    def _runs_in_flight(self, since: float) -> list[str]:
-        return [] if self._runtime is None else self._runtime.runner.runs_since(since)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

@@ -16,8 +16,8 @@ from tests.helpers import Gauge, wait_until
 
 
 def _runner(app: App) -> Any:
-    assert app._runtime is not None
-    return app._runtime.runner
+    assert app._service is not None
+    return app._service.runtime.runner
 
 
 def _tick(n: int = 0) -> datetime:

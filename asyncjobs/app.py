@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Self, TypeVar, overload
+from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
 
 from asyncjobs.definition import (
     Job,
@@ -44,9 +44,6 @@ from asyncjobs.service import Service
 from asyncjobs.settings import Settings, load_settings
 from asyncjobs.stores.base import Store
 from asyncjobs.triggers import At, build_trigger, next_fire_time
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ("App", "JobHandle")
 

@@ -116,6 +116,18 @@ class Runner:
         if not await self.store.claim_tick(name, scheduled_for, run_id):
             log.debug("tick %s of %s claimed elsewhere", scheduled_for.isoformat(), name)
             return None
+        late = (_now() - scheduled_for).total_seconds()
+        if late > self.settings.misfire_grace_time:
+            # Claimed too late to start (a store outage, an overloaded loop):
+            # the grace holds here too, and the tick is on record as missed.
+            reason = (
+                f"could not start within misfire_grace_time "
+                f"({self.settings.misfire_grace_time:g}s); {late:.1f}s late"
+            )
+            log.warning("%s: tick %s missed: %s", name, scheduled_for.isoformat(), reason)
+            return await self.record_final(
+                definition, RunStatus.MISSED, scheduled_for, trigger, reason, run_id
+            )
         policy = definition.overlap
         if policy == "replace":
             await self._replace_running(definition, run_id)

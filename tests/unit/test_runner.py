@@ -20,8 +20,17 @@ def _runner(app: App) -> Any:
     return app._service.runtime.runner
 
 
+# Ticks a little ahead of now: a tick older than the misfire grace is recorded missed.
+_BASE = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=1)
+
+
 def _tick(n: int = 0) -> datetime:
-    return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=n)
+    return _BASE + timedelta(minutes=n)
+
+
+def _index(tick: datetime | None) -> str:
+    assert tick is not None
+    return f"{(tick - _BASE) // timedelta(minutes=1):02d}"
 
 
 async def test_success_returns_data_and_is_recorded(make_app: Any) -> None:
@@ -345,10 +354,10 @@ async def test_overlap_queue_runs_after_the_previous_one(make_app: Any) -> None:
 
     @app.job(overlap="queue")
     async def job(ctx: RunContext) -> None:
-        order.append(f"start {ctx.scheduled_for:%M}")
+        order.append(f"start {_index(ctx.scheduled_for)}")
         if ctx.scheduled_for == _tick(0):
             await go.wait()
-        order.append(f"end {ctx.scheduled_for:%M}")
+        order.append(f"end {_index(ctx.scheduled_for)}")
 
     async with app:
         runner = _runner(app)
@@ -558,3 +567,18 @@ async def test_a_plain_callable_returning_a_coroutine_is_awaited(make_app: Any) 
     app.job("wrapped")(lambda ctx: work(ctx))
     result = await app.run_async("wrapped")
     assert result.status is RunStatus.SUCCEEDED and result.data == {"job": "wrapped"}
+
+
+async def test_a_tick_claimed_past_the_grace_is_recorded_missed(make_app: Any) -> None:
+    app = make_app(misfire_grace_time=60)
+    ran: list[str] = []
+
+    @app.job()
+    async def job(ctx: RunContext) -> None:
+        ran.append(ctx.run_id)
+
+    stale = datetime.now(UTC) - timedelta(minutes=5)
+    async with app:
+        result = await _runner(app).run_tick(app.jobs["job"], stale)
+    assert result is not None and result.status is RunStatus.MISSED
+    assert "misfire_grace_time" in (result.error or "") and ran == []

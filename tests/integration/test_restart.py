@@ -55,22 +55,27 @@ async def _run_until_a_tick(app: App, name: str) -> datetime:
     return last.scheduled_for
 
 
-async def _down_until(instant: datetime) -> None:
-    """The downtime under test: no process runs until the clock passes ``instant``."""
-    await wait_until(lambda: datetime.now(UTC) > instant, what="the downtime to pass")
+async def _restarted(
+    settings_factory: Any, tmp_path: Path, down_for: float, **overrides: Any
+) -> tuple[App, datetime]:
+    """An app with a one-second job that ran, was down ``down_for`` seconds past
+    its last tick, and is about to start again; returns it and that last tick."""
+    db = tmp_path / "restart.db"
+    first = _make(settings_factory, db)
+    first.job("pulse", every=1)(_noop)
+    last = await _run_until_a_tick(first, "pulse")
+    # The downtime under test: no process runs until the clock passes it.
+    until = last + timedelta(seconds=down_for)
+    await wait_until(lambda: datetime.now(UTC) > until, what="the downtime to pass")
+    second = _make(settings_factory, db, **overrides)
+    second.job("pulse", every=1)(_noop)
+    return second, last
 
 
 async def test_catch_up_runs_once_after_downtime_over_a_tick(
     settings_factory: Any, tmp_path: Path
 ) -> None:
-    db = tmp_path / "catchup.db"
-    first = _make(settings_factory, db)
-    first.job("pulse", every=1)(_noop)
-    last = await _run_until_a_tick(first, "pulse")
-    await _down_until(last + timedelta(seconds=3.2))
-
-    second = _make(settings_factory, db, misfire_grace_time=60)
-    second.job("pulse", every=1)(_noop)
+    second, last = await _restarted(settings_factory, tmp_path, 3.2, misfire_grace_time=60)
     async with second:
 
         async def caught_up() -> bool:
@@ -93,15 +98,8 @@ async def test_catch_up_runs_once_after_downtime_over_a_tick(
 async def test_a_tick_older_than_the_grace_is_recorded_missed(
     settings_factory: Any, tmp_path: Path
 ) -> None:
-    db = tmp_path / "missed.db"
-    first = _make(settings_factory, db)
-    first.job("pulse", every=1)(_noop)
-    last = await _run_until_a_tick(first, "pulse")
     # Down past three ticks, the newest of them already older than the grace.
-    await _down_until(last + timedelta(seconds=3.7))
-
-    second = _make(settings_factory, db, misfire_grace_time=0.5)
-    second.job("pulse", every=1)(_noop)
+    second, last = await _restarted(settings_factory, tmp_path, 3.7, misfire_grace_time=0.5)
     async with second:
 
         async def recorded() -> bool:

@@ -6,6 +6,8 @@ import asyncio
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -13,6 +15,27 @@ import pytest
 import asyncjobs
 from asyncjobs import App, ConfigError, RunContext, RunStatus
 from tests.helpers import wait_until
+
+
+@contextmanager
+def serving_in_a_thread(app: App) -> Iterator[threading.Thread]:
+    """Serve ``app`` in its own thread and loop (a sync web server's set-up)."""
+    serving = threading.Event()
+    stop = threading.Event()
+
+    async def main() -> None:
+        async with app:
+            serving.set()
+            await asyncio.to_thread(stop.wait)
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),))
+    thread.start()
+    try:
+        assert serving.wait(30)
+        yield thread
+    finally:
+        stop.set()
+        thread.join(30)
 
 
 def test_public_api_is_exactly_what_is_documented() -> None:
@@ -53,32 +76,14 @@ async def test_run_inside_a_running_loop_points_to_run_async(make_app: Any) -> N
 
 def test_run_while_serving_in_another_thread_submits_to_that_loop(make_app: Any) -> None:
     app = make_app()
-    serving = threading.Event()
-    stop = threading.Event()
-    loop_thread: dict[str, int] = {}
 
     @app.job()
     async def job(ctx: RunContext) -> dict[str, int]:
         return {"thread": threading.get_ident()}
 
-    def serve() -> None:
-        async def main() -> None:
-            async with app:
-                loop_thread["ident"] = threading.get_ident()
-                serving.set()
-                await asyncio.to_thread(stop.wait)
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    try:
-        assert serving.wait(30)
+    with serving_in_a_thread(app) as loop_thread:
         result = app.run("job")
-    finally:
-        stop.set()
-        thread.join(30)
-    assert result.data == {"thread": loop_thread["ident"]}
+    assert result.data == {"thread": loop_thread.ident}
     assert result.data["thread"] != threading.get_ident()
 
 
@@ -203,32 +208,15 @@ def test_history_and_run_from_another_thread_go_to_the_serving_loop(
     settings_factory: Any, tmp_path: Any
 ) -> None:
     app = App(settings_factory(store_url=f"sqlite:///{tmp_path / 'runs.db'}"))
-    serving = threading.Event()
-    stop = threading.Event()
 
     @app.job()
     async def job(ctx: RunContext) -> None:
         return None
 
-    def serve() -> None:
-        async def main() -> None:
-            async with app:
-                serving.set()
-                await asyncio.to_thread(stop.wait)
+    async def from_another_loop() -> list[str]:
+        result = await app.run_async("job")
+        return [r.run_id for r in await app.history("job")] + [result.run_id]
 
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    try:
-        assert serving.wait(30)
-
-        async def from_another_loop() -> list[str]:
-            result = await app.run_async("job")
-            return [r.run_id for r in await app.history("job")] + [result.run_id]
-
+    with serving_in_a_thread(app):
         ids = asyncio.run(from_another_loop())
-    finally:
-        stop.set()
-        thread.join(30)
     assert ids[0] == ids[-1] and len(ids) == 2

@@ -9,7 +9,6 @@ takeover when it resumes.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -133,6 +132,11 @@ async def _history(store_url: str, job: str) -> list[JobResult]:
         return await store.history(job, limit=10_000)
 
 
+async def _get_run(store_url: str, run_id: str) -> JobResult | None:
+    async with open_store(store_url) as store:
+        return await store.get_run(run_id)
+
+
 def _succeeded_ticks(rows: list[JobResult]) -> list[Any]:
     return sorted(r.scheduled_for for r in rows if r.status is RunStatus.SUCCEEDED)
 
@@ -167,8 +171,7 @@ async def test_killed_replica_run_becomes_abandoned_and_others_keep_ticking(
     killed_at = len(_succeeded_ticks(await _history(store_url, "tick")))
 
     async def abandoned() -> bool:
-        async with open_store(store_url) as store:
-            row = await store.get_run(run_id)
+        row = await _get_run(store_url, run_id)
         return row is not None and row.status is RunStatus.ABANDONED
 
     await wait_until(abandoned, timeout=90, what="the killed run to be abandoned")
@@ -191,12 +194,8 @@ async def test_paused_replica_does_not_write_over_the_takeover(
     pid, run_id = group.holders()[0]
     os.kill(pid, signal.SIGSTOP)
 
-    async def row() -> JobResult | None:
-        async with open_store(store_url) as store:
-            return await store.get_run(run_id)
-
     async def taken_over() -> bool:
-        found = await row()
+        found = await _get_run(store_url, run_id)
         return found is not None and found.status is RunStatus.ABANDONED
 
     try:
@@ -210,7 +209,6 @@ async def test_paused_replica_does_not_write_over_the_takeover(
         timeout=90,
         what="the resumed replica to give up its result",
     )
-    final = await row()
+    final = await _get_run(store_url, run_id)
     assert final is not None and final.status is RunStatus.ABANDONED
     assert group.stop_all() == [0, 0]
-    await asyncio.sleep(0)

@@ -25,7 +25,6 @@ import inspect
 import logging
 import os
 import random
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from time import monotonic
@@ -37,6 +36,7 @@ import anyio.to_thread
 from asyncjobs.attempt import KILL_GRACE, Outcome, RunHandle, pause, run_attempt
 from asyncjobs.context import RunContext, current_run
 from asyncjobs.definition import JobDefinition
+from asyncjobs.inflight import InFlight
 from asyncjobs.limits import Limits
 from asyncjobs.result import JobResult, RunStatus, Trigger
 
@@ -88,18 +88,13 @@ class Runner:
         self.listeners = listeners
         self._http = http
         self._mailer = mailer
-        self.in_flight: dict[str, RunHandle] = {}
-        self._by_job: dict[str, dict[str, RunHandle]] = {}
-        self._queued: dict[str, int] = {}
-        self._slot_freed: dict[str, asyncio.Event] = {}
-        self.idle = asyncio.Event()
-        self.idle.set()
+        self.runs = InFlight()
+        #: run id -> handle of every run in flight
+        self.in_flight = self.runs.by_id
         self._orphans: set[asyncio.Task[Any]] = set()
         self._setup_done: set[str] = set()
         self._setup_locks: dict[str, asyncio.Lock] = {}
         self._lease = timedelta(seconds=settings.lease_seconds)
-        #: (loop time, "job:run_id") of the latest finished runs, for the watchdog
-        self.recently_finished: deque[tuple[float, str]] = deque(maxlen=32)
 
     # ----------------------------------------------------------------- entry points
 
@@ -130,17 +125,19 @@ class Runner:
             )
         policy = definition.overlap
         if policy == "replace":
-            await self._replace_running(definition, run_id)
+            for handle in list(self.runs.of_job(name).values()):
+                handle.cancel(f"replaced by run {run_id}")
+            await self.runs.wait_fewer(name, 1)
         else:
             limit = 1 if policy == "skip" else definition.max_instances
-            running = self._by_job.get(name, {})
+            running = self.runs.of_job(name)
             busy = len(running) >= limit
             if not busy and policy == "skip" and self.store.shared:
                 # Overlap across replicas: a live lease elsewhere counts as running.
                 busy = await self.store.has_live_run(name, _now(), exclude=running.keys())
             if busy:
-                if policy == "queue" and not self._queued.get(name):
-                    await self._wait_for_slot(definition, limit)
+                if policy == "queue" and not self.runs.waiting(name):
+                    await self.runs.wait_turn(name, limit)
                 else:
                     reason = (
                         "the previous run was still running"
@@ -206,28 +203,6 @@ class Runner:
         await self._notify(definition, result)
         await self._tell_listeners(result)
 
-    # ----------------------------------------------------------------- overlap helpers
-
-    async def _replace_running(self, definition: JobDefinition, run_id: str) -> None:
-        name = definition.name
-        for handle in list(self._by_job.get(name, {}).values()):
-            handle.cancel(f"replaced by run {run_id}")
-        while self._by_job.get(name):
-            event = self._slot_freed.setdefault(name, asyncio.Event())
-            event.clear()
-            await event.wait()
-
-    async def _wait_for_slot(self, definition: JobDefinition, limit: int) -> None:
-        name = definition.name
-        self._queued[name] = self._queued.get(name, 0) + 1
-        try:
-            while len(self._by_job.get(name, {})) >= limit:
-                event = self._slot_freed.setdefault(name, asyncio.Event())
-                event.clear()
-                await event.wait()
-        finally:
-            self._queued[name] -= 1
-
     # ----------------------------------------------------------------- one run
 
     async def _run(
@@ -240,9 +215,7 @@ class Runner:
     ) -> JobResult:
         name = definition.name
         handle = RunHandle(definition, run_id, trigger, scheduled_for)
-        self.in_flight[run_id] = handle
-        self._by_job.setdefault(name, {})[run_id] = handle
-        self.idle.clear()
+        self.runs.add(handle)
         ctx = self._context(definition, handle)
         token = current_run.set(ctx)
         started_at: datetime | None = None
@@ -291,7 +264,7 @@ class Runner:
             return await self._finish(definition, handle, outcome, started_at, t0, attempts, notify)
         finally:
             current_run.reset(token)
-            self._forget(handle)
+            self.runs.remove(handle)
 
     async def _acquire(
         self, slots: tuple[asyncio.Semaphore, ...], handle: RunHandle
@@ -471,29 +444,6 @@ class Runner:
             except Exception:
                 log.exception("listener %r failed", listener)
 
-    def runs_since(self, since: float) -> list[str]:
-        """``job:run_id`` of runs in flight now or finished after loop time ``since``."""
-        labels = [f"{h.definition.name}:{h.run_id}" for h in self.in_flight.values()]
-        labels += [label for at, label in self.recently_finished if at >= since]
-        return labels
-
-    def _forget(self, handle: RunHandle) -> None:
-        name = handle.definition.name
-        self.recently_finished.append(
-            (asyncio.get_running_loop().time(), f"{name}:{handle.run_id}")
-        )
-        self.in_flight.pop(handle.run_id, None)
-        running = self._by_job.get(name)
-        if running is not None:
-            running.pop(handle.run_id, None)
-            if not running:
-                del self._by_job[name]
-        event = self._slot_freed.get(name)
-        if event is not None:
-            event.set()
-        if not self.in_flight:
-            self.idle.set()
-
     # ----------------------------------------------------------------- shutdown
 
     async def drain(self, grace: float, configured: float | None = None) -> None:
@@ -504,7 +454,7 @@ class Runner:
         if self.in_flight:
             log.info("waiting up to %gs for %d running job(s)", grace, len(self.in_flight))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.idle.wait(), timeout=grace)
+                await asyncio.wait_for(self.runs.idle.wait(), timeout=grace)
         if self.in_flight:
             for handle in list(self.in_flight.values()):
                 handle.cancel(
@@ -512,6 +462,6 @@ class Runner:
                 )
             try:
                 # Each cancelled run finishes within KILL_GRACE plus its store write.
-                await asyncio.wait_for(self.idle.wait(), timeout=KILL_GRACE + 5.0)
+                await asyncio.wait_for(self.runs.idle.wait(), timeout=KILL_GRACE + 5.0)
             except TimeoutError:
                 log.error("runs still in flight after shutdown: %s", sorted(self.in_flight))

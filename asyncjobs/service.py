@@ -71,7 +71,7 @@ class Service:
                 self._task(catch_up(runtime.runner, jobs, now, grace, self.spawn), "catch-up"),
                 self._task(maintenance.serve(), "maintenance"),
                 self._task(
-                    watch_loop_lag(self.settings.loop_lag_warning, runtime.runner.runs_since),
+                    watch_loop_lag(self.settings.loop_lag_warning, runtime.runner.runs.since),
                     "watchdog",
                 ),
             ]

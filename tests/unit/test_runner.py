@@ -364,7 +364,7 @@ async def test_overlap_queue_runs_after_the_previous_one(make_app: Any) -> None:
         first = asyncio.create_task(runner.run_tick(app.jobs["job"], _tick(0)))
         await wait_until(lambda: order == ["start 00"], what="first run")
         queued = asyncio.create_task(runner.run_tick(app.jobs["job"], _tick(1)))
-        await wait_until(lambda: runner._queued.get("job") == 1, what="tick queued")
+        await wait_until(lambda: runner.runs.waiting("job") == 1, what="tick queued")
         # A third tick while one is already queued is skipped, not piled up.
         third = await runner.run_tick(app.jobs["job"], _tick(2))
         go.set()

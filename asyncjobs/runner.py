@@ -89,12 +89,15 @@ class Runner:
         self._http = http
         self._mailer = mailer
         self.runs = InFlight()
-        #: run id -> handle of every run in flight
-        self.in_flight = self.runs.by_id
         self._orphans: set[asyncio.Task[Any]] = set()
         self._setup_done: set[str] = set()
         self._setup_locks: dict[str, asyncio.Lock] = {}
         self._lease = timedelta(seconds=settings.lease_seconds)
+
+    @property
+    def in_flight(self) -> dict[str, RunHandle]:
+        """Run id -> handle of every run in flight (read-only use)."""
+        return self.runs.by_id
 
     # ----------------------------------------------------------------- entry points
 
@@ -113,16 +116,12 @@ class Runner:
             return None
         late = (_now() - scheduled_for).total_seconds()
         if late > self.settings.misfire_grace_time:
-            # Claimed too late to start (a store outage, an overloaded loop):
-            # the grace holds here too, and the tick is on record as missed.
+            # Too late to start (a blocked loop, a store outage): on record as missed.
             reason = (
                 f"could not start within misfire_grace_time "
                 f"({self.settings.misfire_grace_time:g}s); {late:.1f}s late"
             )
-            log.warning("%s: tick %s missed: %s", name, scheduled_for.isoformat(), reason)
-            return await self.record_final(
-                definition, RunStatus.MISSED, scheduled_for, trigger, reason, run_id
-            )
+            return await self._missed(definition, scheduled_for, trigger, reason, run_id)
         policy = definition.overlap
         if policy == "replace":
             for handle in list(self.runs.of_job(name).values()):
@@ -165,9 +164,21 @@ class Runner:
         run_id = new_run_id()
         if not await self.store.claim_tick(definition.name, scheduled_for, run_id):
             return None
+        return await self._missed(definition, scheduled_for, "schedule", reason, run_id, notify)
+
+    async def _missed(
+        self,
+        definition: JobDefinition,
+        scheduled_for: datetime,
+        trigger: Trigger,
+        reason: str,
+        run_id: str,
+        notify: bool = True,
+    ) -> JobResult:
+        """Record a claimed tick ``missed``."""
         log.warning("%s: tick %s missed: %s", definition.name, scheduled_for.isoformat(), reason)
         return await self.record_final(
-            definition, RunStatus.MISSED, scheduled_for, "schedule", reason, run_id, notify=notify
+            definition, RunStatus.MISSED, scheduled_for, trigger, reason, run_id, notify=notify
         )
 
     async def record_final(

@@ -4,8 +4,9 @@ APScheduler decides *when*; asyncjobs decides *what happens*. Jobs that share
 a schedule share one APScheduler entry that fans out to all of them, so ten
 thousand jobs due at the same instant cost APScheduler one entry, not ten
 thousand. Our executor receives every due fire time (APScheduler's own
-misfire check and instance counting are turned off) and turns each into a
-run, or a recorded ``missed`` outcome, through the callbacks it was given.
+misfire check and instance counting are turned off): the latest goes to
+``on_tick`` (the runner applies ``misfire_grace_time`` once it has claimed
+it), the older ones of a coalesced batch to ``on_missed``.
 
 Only this module and :mod:`asyncjobs.triggers` import APScheduler.
 """
@@ -70,18 +71,12 @@ class _FanOutExecutor(BaseExecutor):  # type: ignore[misc]
 class Scheduler:
     """Fires the ticks of scheduled jobs into ``on_tick`` / ``on_missed``."""
 
-    def __init__(self, *, on_tick: OnTick, on_missed: OnMissed, misfire_grace_time: float) -> None:
+    def __init__(self, *, on_tick: OnTick, on_missed: OnMissed) -> None:
         self._on_tick = on_tick
         self._on_missed = on_missed
-        self._grace = misfire_grace_time
         self._groups: dict[str, list[JobDefinition]] = {}
         self._group_of: dict[str, str] = {}
         self._aps: AsyncIOScheduler | None = None
-
-    @property
-    def running(self) -> bool:
-        """True between :meth:`start` and :meth:`shutdown`."""
-        return self._aps is not None
 
     def start(self, definitions: Iterable[JobDefinition], now: datetime | None = None) -> None:
         """Add every enabled scheduled job and start firing, in the running loop."""
@@ -131,9 +126,7 @@ class Scheduler:
 
     def _fire(self, group_id: str, run_times: list[datetime]) -> None:
         members = self._groups.get(group_id, [])
-        now = datetime.now(UTC)
         latest = run_times[-1].astimezone(UTC)
-        late = (now - latest).total_seconds()
         for definition in members:
             for older in run_times[:-1]:
                 self._on_missed(
@@ -141,12 +134,5 @@ class Scheduler:
                     older.astimezone(UTC),
                     "the scheduler fell behind and a later tick ran instead",
                 )
-            if late > self._grace:
-                self._on_missed(
-                    definition,
-                    latest,
-                    f"could not start within misfire_grace_time ({self._grace:g}s); "
-                    f"{late:.1f}s late",
-                )
-            else:
-                self._on_tick(definition, latest)
+            # Late or not: the runner records it missed if past the grace.
+            self._on_tick(definition, latest)

@@ -57,11 +57,7 @@ class Service:
             # list/history/trigger never start one (cold start of the CLI).
             from asyncjobs.scheduler import Scheduler
 
-            scheduler = Scheduler(
-                on_tick=self._on_tick,
-                on_missed=self._on_missed,
-                misfire_grace_time=self.settings.misfire_grace_time,
-            )
+            scheduler = Scheduler(on_tick=self._on_tick, on_missed=self._on_missed)
             now = datetime.now(UTC)
             scheduler.start(self.definitions.values(), now)
             self._scheduler = scheduler

@@ -131,7 +131,11 @@ async def test_old_history_is_pruned_in_the_background(settings_factory: Any) ->
     assert [r.run_id for r in await app.history()] == [recent.run_id]
 
 
-async def test_jitter_delays_the_start_but_keeps_the_tick(make_app: Any) -> None:
+async def test_jitter_delays_the_start_but_keeps_the_tick(make_app: Any, monkeypatch: Any) -> None:
+    import asyncjobs.service
+
+    # Draw the longest delay every time, so that the delay is certain to show.
+    monkeypatch.setattr(asyncjobs.service.random, "uniform", lambda a, b: b)
     app = make_app()
     seen: list[tuple[datetime | None, float]] = []
 
@@ -143,7 +147,7 @@ async def test_jitter_delays_the_start_but_keeps_the_tick(make_app: Any) -> None
         await wait_until(lambda: len(seen) >= 3, what="three jittered runs")
     for tick, started in seen:
         assert tick is not None and round(tick.timestamp() * 1000) % 500 == 0
-        assert started >= tick.timestamp()
+        assert started >= tick.timestamp() + 0.3
 
 
 async def _noop(ctx: RunContext) -> None:
